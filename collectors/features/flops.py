@@ -1,0 +1,202 @@
+"""Count FLOPs per aten op, with the module that issued it and its category.
+
+Quantities, named once for the whole package:
+
+- ``FLOPs`` are what ``torch.utils.flop_counter.FlopCounterMode`` returns:
+  2 per multiply-accumulate for matmul, convolution and attention
+  (``mm`` of (m×k)·(k×n) counts ``2·m·n·k``). Elementwise work, normalisation,
+  activations and pooling count 0, exactly as in FlopCounterMode.
+- ``MACs`` = FLOPs / 2. Published "GMACs" (timm's ``infer_gmacs``, papers'
+  "FLOPs" for ResNet-50 = 4.1 G) are this number.
+
+On CPU, ``F.scaled_dot_product_attention`` dispatches to
+``aten._scaled_dot_product_flash_attention_for_cpu`` (or the math fallback),
+which FlopCounterMode has no formula for, so it silently counts attention as
+0. :data:`ATTENTION_FLOP_FORMULAS` adds one (QKᵀ plus AV, each 2·N²·d per head,
+the same formula torch uses for the CUDA kernels); it is passed to
+FlopCounterMode as ``custom_mapping``.
+
+:class:`OpRecorder` is a ``TorchDispatchMode`` run *inside* FlopCounterMode: it
+sees every aten op, computes its FLOPs with FlopCounterMode's own registry
+(so the two totals cannot drift apart), and records which module issued it,
+how many bytes it wrote and how many parameter bytes it read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import sdpa_flop_count
+
+from collectors.features.categories import ATTENTION_MODULE_PATTERN, OpContext, categorize_op
+
+__all__ = ["ATTENTION_FLOP_FORMULAS", "OpRecord", "OpRecorder", "sdpa_cpu_flop"]
+
+aten = torch.ops.aten
+
+
+def sdpa_cpu_flop(query_shape, key_shape, value_shape, *args: Any, out_shape=None, **kwargs: Any) -> int:
+    """FLOPs of one scaled-dot-product attention call: ``QKᵀ`` (2·B·H·Nq·Nk·d)
+    plus ``softmax(·)V`` (2·B·H·Nq·Nk·dv). Masks and causality are ignored
+    (an upper bound), as in torch's own CUDA formula. Receives shapes, not
+    tensors (FlopCounterMode wraps it with ``shape_wrapper``)."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _available(names: tuple[str, ...]) -> list[Any]:
+    """Op packets that exist in this torch build (names vary across versions)."""
+    return [getattr(aten, n) for n in names if hasattr(aten, n)]
+
+
+# Attention kernels FlopCounterMode does not count (CPU flash, math fallback).
+# The CUDA ones (_efficient, _flash, _cudnn) are already in torch's registry.
+ATTENTION_FLOP_FORMULAS: dict[Any, Callable[..., int]] = {
+    op: sdpa_cpu_flop
+    for op in _available(
+        (
+            "_scaled_dot_product_flash_attention_for_cpu",
+            "_scaled_dot_product_attention_math",
+            "_scaled_dot_product_attention_math_for_mps",
+            "_scaled_dot_product_fused_attention_overrideable",
+        )
+    )
+}
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One executed aten op.
+
+    ``out_bytes``: bytes of freshly written outputs (views and aliases of an
+    input write nothing and count 0; in-place ops count the tensor they
+    overwrite). ``weight_bytes``: bytes of model parameters/buffers among its
+    inputs (0 for views). ``module``: dotted path of the innermost module whose
+    ``forward`` was running ("" for the root model)."""
+
+    module: str
+    module_type: str
+    op: str
+    category: str
+    flops: int
+    out_bytes: int
+    weight_bytes: int
+
+
+def _storage_ptr(t: torch.Tensor) -> int:
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):  # sparse / opaque tensors have no storage
+        return -1
+
+
+class OpRecorder(TorchDispatchMode):
+    """Record every aten op a model runs, attributed to the innermost module.
+
+    Use inside ``FlopCounterMode`` and pass its ``flop_registry`` so the FLOPs
+    per op are the ones FlopCounterMode counts::
+
+        with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOP_FORMULAS) as fcm, \\
+             OpRecorder(model, fcm.flop_registry) as rec:
+            model(x)
+        rec.records  # list[OpRecord]
+
+    Module attribution uses forward pre-/post-hooks on every submodule
+    (removed on exit), so a module called twice gets both calls' ops.
+    """
+
+    def __init__(self, model: nn.Module, flop_registry: dict[Any, Callable[..., int]]) -> None:
+        super().__init__()
+        self.model = model
+        self.flop_registry = flop_registry
+        self.records: list[OpRecord] = []
+        self._stack: list[tuple[str, nn.Module]] = [("", model)]
+        self._handles: list[Any] = []
+        self._param_ptrs = {
+            _storage_ptr(t) for t in list(model.parameters()) + list(model.buffers()) if t.numel() > 0
+        }
+        self._param_ptrs.discard(0)
+        self._param_ptrs.discard(-1)
+
+    # -- module tracking -------------------------------------------------------
+    def _install_hooks(self) -> None:
+        for name, module in self.model.named_modules():
+            if module is self.model:
+                continue
+
+            def pre(mod: nn.Module, args: Any, _name: str = name) -> None:
+                self._stack.append((_name, mod))
+
+            def post(mod: nn.Module, args: Any, output: Any) -> None:
+                if len(self._stack) > 1:
+                    self._stack.pop()
+
+            self._handles.append(module.register_forward_pre_hook(pre))
+            self._handles.append(module.register_forward_hook(post, always_call=True))
+
+    def __enter__(self) -> "OpRecorder":
+        self._install_hooks()
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return super().__exit__(*exc)
+        finally:
+            for h in self._handles:
+                h.remove()
+            self._handles.clear()
+
+    # -- op recording -------------------------------------------------------------
+    def _context(self, func: Any, args: tuple[Any, ...], in_tensors: list[torch.Tensor]) -> OpContext:
+        geometry = None
+        if func.overloadpacket in (aten.convolution, aten._convolution) and len(args) >= 9:
+            inp, weight, groups = args[0], args[1], args[8]
+            geometry = (tuple(int(k) for k in weight.shape[2:]), int(groups), int(inp.shape[1]))
+        has_param = any(_storage_ptr(t) in self._param_ptrs for t in in_tensors)
+        in_attention = any(ATTENTION_MODULE_PATTERN.search(type(m).__name__) for _, m in self._stack)
+        return OpContext(conv_geometry=geometry, has_parameter_operand=has_param, in_attention_module=in_attention)
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+
+        in_tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        packet = func.overloadpacket
+        formula = self.flop_registry.get(packet)
+        flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
+
+        mutable = func._schema.is_mutable
+        in_ptrs = {_storage_ptr(t) for t in in_tensors}
+        out_bytes = sum(
+            t.nbytes for t in out_tensors if mutable or (_storage_ptr(t) not in in_ptrs and not func.is_view)
+        )
+        aliasing = func.is_view or (out_tensors and all(_storage_ptr(t) in in_ptrs for t in out_tensors))
+        weight_bytes = 0
+        if not aliasing:
+            seen: set[int] = set()
+            for t in in_tensors:
+                ptr = _storage_ptr(t)
+                if ptr in self._param_ptrs and ptr not in seen:
+                    seen.add(ptr)
+                    weight_bytes += t.nbytes
+
+        module_path, module = self._stack[-1]
+        op_name = f"aten.{packet.__name__}"
+        category = categorize_op(op_name, self._context(func, args, in_tensors))
+        self.records.append(
+            OpRecord(
+                module=module_path,
+                module_type=type(module).__name__,
+                op=op_name,
+                category=category,
+                flops=flops,
+                out_bytes=int(out_bytes),
+                weight_bytes=int(weight_bytes),
+            )
+        )
+        return out

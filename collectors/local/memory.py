@@ -1,0 +1,121 @@
+"""Peak memory of one inference, by the most precise method each runtime allows.
+
+What is measured: the *working* memory of one inference after the model is loaded — weights
+and the input tensor are excluded, activations, workspaces and arena growth are included. It is
+taken on the first inference after loading (before warm-up), because runtimes with arenas
+(ONNX Runtime, OpenVINO, the CUDA caching allocator) allocate once and reuse afterwards, so a
+later inference would show a delta of zero. The method is stored in ``memory_method``:
+
+``torch.profiler-live-tensors``
+    PyTorch eager on CPU: ``torch.profiler`` with ``profile_memory=True``; the running sum of
+    allocation (+) and free (-) events in time order, its maximum is the live-tensor peak.
+``cuda-max-allocated``
+    PyTorch on CUDA: ``torch.cuda.max_memory_allocated`` minus the allocation before the call.
+``ort-profiling``
+    ONNX Runtime: the session profiler's per-node ``mem_in_use_peak`` (bytes in use in ORT's
+    arena, present in ORT >= 1.2x profiles; checked at run time), maximum over nodes.
+``rss-hwm-delta``
+    Everyone else (OpenVINO, LiteRT, torch.compile): the process's resident-set high-water mark
+    (``VmHWM``) after the inference minus the RSS before it, with the mark reset first through
+    ``/proc/self/clear_refs`` ("5"). The worker runs with ``MALLOC_MMAP_THRESHOLD_=65536`` so
+    large buffers are mmapped and returned, which makes RSS follow the live allocation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+MB = float(1 << 20)
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    peak_mb: float | None
+    method: str | None
+    detail: dict[str, float] | None = None
+
+    def record_fields(self) -> dict[str, object]:
+        return {"peak_memory_mb": self.peak_mb, "memory_method": self.method}
+
+
+def _status_kb(field: str) -> float | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+)\s+kB", text, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def reset_rss_hwm() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where the kernel does not allow it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_hwm_delta(run_once: Callable[[], object], sync: Callable[[], object] | None = None) -> MemoryResult:
+    """RSS high-water growth across one call of ``run_once``."""
+    if _status_kb("VmHWM") is None:
+        return MemoryResult(None, None)
+    reset = reset_rss_hwm()
+    before = _status_kb("VmRSS") or 0.0
+    if not reset:  # without a reset the mark may predate this call: report the absolute high-water mark
+        before = 0.0
+    run_once()
+    if sync:
+        sync()
+    hwm = _status_kb("VmHWM") or 0.0
+    return MemoryResult(max(hwm - before, 0.0) / 1024.0, "rss-hwm-delta" if reset else "rss-hwm",
+                        {"rss_before_mb": before / 1024.0, "rss_hwm_mb": hwm / 1024.0})
+
+
+def torch_profiler_peak(run_once: Callable[[], object]) -> MemoryResult:
+    """Live-tensor peak of one call from ``torch.profiler`` memory events (CPU tensors)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run_once()
+    events = sorted((e for e in prof.events() if e.name == "[memory]"),
+                    key=lambda e: e.time_range.start)
+    live = peak = 0
+    for event in events:
+        live += int(event.cpu_memory_usage)
+        peak = max(peak, live)
+    return MemoryResult(peak / MB, "torch.profiler-live-tensors", {"memory_events": float(len(events))})
+
+
+def cuda_peak(run_once: Callable[[], object]) -> MemoryResult:
+    """CUDA caching-allocator peak of one call, above what was allocated before it."""
+    import torch
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    run_once()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated()
+    return MemoryResult((peak - before) / MB, "cuda-max-allocated", {"allocated_before_mb": before / MB})
+
+
+def ort_profile_peak(profile_json: str | Path) -> MemoryResult | None:
+    """Largest ``mem_in_use_peak`` over the profile's node events; None if this ORT lacks it."""
+    try:
+        events = json.loads(Path(profile_json).read_text())
+    except (OSError, ValueError):
+        return None
+    peaks = [int(e["args"]["mem_in_use_peak"]) for e in events
+             if isinstance(e, dict) and "mem_in_use_peak" in e.get("args", {})]
+    if not peaks:
+        return None
+    return MemoryResult(max(peaks) / MB, "ort-profiling", {"profiled_nodes": float(len(peaks))})
+
+
+__all__ = ["MemoryResult", "cuda_peak", "ort_profile_peak", "reset_rss_hwm", "rss_hwm_delta",
+           "torch_profiler_peak"]

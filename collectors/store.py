@@ -1,0 +1,172 @@
+"""Where measurements live.
+
+``MeasurementStore`` is the interface the rest of effbench talks to; ``ParquetStore`` is the
+embedded implementation (a folder of Parquet part files per table). As with Optuna's storages,
+a shared SQL or object-store backend can come later without touching importers or predictors.
+
+Why part files: an append never rewrites what is already stored, so a crash mid-write loses at
+most the part in flight, and that part is written to a temporary name and renamed into place
+(atomic on POSIX), so readers never see half a file. A file lock serialises writers, so two
+importers running at once cannot both add the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from collectors.schema import CONFIG_KEY, COLUMNS, coerce_dtypes, empty_frame
+
+DEFAULT_STORE = Path("effbench-data") / "store"
+MEASUREMENTS = "measurements"
+
+#: Identity columns of the auxiliary tables: a row whose key is already stored is not added again.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    MEASUREMENTS: ("record_id",),
+    "features": ("model", "input_size"),
+    "accuracy": ("model", "source_model", "source"),
+    "timm_macs": ("model", "input_size"),
+    "failures": ("failure_id",),
+}
+
+
+class StoreError(ValueError):
+    """The store folder is unusable (not a store, unreadable part file)."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    table: str
+    added: int
+    skipped_existing: int
+
+    def summary(self) -> str:
+        return f"{self.table}: {self.added} rows added, {self.skipped_existing} already stored"
+
+
+class MeasurementStore(ABC):
+    """The store interface: append tidy frames, read them back as pandas."""
+
+    @abstractmethod
+    def append(self, df: pd.DataFrame, table: str = MEASUREMENTS) -> AppendResult: ...
+
+    @abstractmethod
+    def read(self, table: str = MEASUREMENTS, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def measurements(self, latest: bool = False, **equals: object) -> pd.DataFrame:
+        """Measurements, optionally only the newest per configuration, filtered by column == value."""
+        df = self.read(MEASUREMENTS)
+        for column, value in equals.items():
+            df = df[df[column].isin(value if isinstance(value, (list, tuple, set)) else [value])]
+        return latest_view(df) if latest else df.reset_index(drop=True)
+
+
+def latest_view(df: pd.DataFrame) -> pd.DataFrame:
+    """The newest measurement per configuration; older re-profiles stay in the store as noise data."""
+    if df.empty:
+        return df.reset_index(drop=True)
+    key = [c for c in CONFIG_KEY if c in df]
+    ordered = df.sort_values(["measured_at", "imported_at", "record_id"], kind="stable")
+    return ordered.drop_duplicates(key, keep="last").sort_index().reset_index(drop=True)
+
+
+class ParquetStore(MeasurementStore):
+    """A folder ``<root>/<table>/part-*.parquet`` with a lock file ``<root>/.lock``."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"ParquetStore({str(self.root)!r})"
+
+    @property
+    def _lock(self) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / ".lock"), timeout=600)
+
+    def _parts(self, table: str) -> list[Path]:
+        folder = self.root / table
+        return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+    def tables(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self._parts(p.name))
+
+    def read(self, table: str = MEASUREMENTS, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        parts = self._parts(table)
+        if not parts:
+            return empty_frame() if table == MEASUREMENTS else pd.DataFrame(columns=columns)
+        frames = []
+        for part in parts:
+            try:
+                frames.append(pq.read_table(part, columns=list(columns) if columns else None))
+            except (OSError, pa.ArrowException) as exc:
+                raise StoreError(f"{part}: unreadable part file ({exc})") from None
+        df = pa.concat_tables(frames, promote_options="default").to_pandas()
+        if table == MEASUREMENTS and columns is None:
+            df = coerce_dtypes(df)
+        return df
+
+    def append(self, df: pd.DataFrame, table: str = MEASUREMENTS) -> AppendResult:
+        """Add the rows whose key is not stored yet; all or nothing."""
+        key = list(TABLE_KEYS.get(table, ()))
+        if table == MEASUREMENTS:
+            df = coerce_dtypes(df)
+        missing = [k for k in key if k not in df]
+        if missing:
+            raise StoreError(f"table '{table}': rows lack key column(s) {missing}")
+        with self._lock:
+            new = df.drop_duplicates(key) if key else df
+            if key and self._parts(table):
+                stored = self.read(table, columns=key)
+                seen = pd.MultiIndex.from_frame(stored[key].astype(str))
+                mask = ~pd.MultiIndex.from_frame(new[key].astype(str)).isin(seen)
+                new = new[mask]
+            if len(new):
+                self._write_part(table, new)
+        return AppendResult(table, int(len(new)), int(len(df) - len(new)))
+
+    def _write_part(self, table: str, df: pd.DataFrame) -> None:
+        folder = self.root / table
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"part-{pd.Timestamp.now('UTC').strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = folder / f".{name}.tmp"
+        pq.write_table(pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False), tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / name)
+
+    def compact(self, table: str = MEASUREMENTS) -> int:
+        """Merge a table's part files into one (collectors write one part per measurement)."""
+        with self._lock:
+            parts = self._parts(table)
+            if len(parts) <= 1:
+                return len(parts)
+            df = self.read(table)
+            self._write_part(table, df)
+            for part in parts:
+                part.unlink()
+        return 1
+
+
+def store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """``--store`` if given, else ``$EFFBENCH_STORE``, else ``./effbench-data/store``."""
+    return Path(path or os.environ.get("EFFBENCH_STORE") or DEFAULT_STORE)
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> ParquetStore:
+    return ParquetStore(store_path(path))
+
+
+__all__ = ["AppendResult", "COLUMNS", "DEFAULT_STORE", "MEASUREMENTS", "MeasurementStore",
+           "ParquetStore", "StoreError", "TABLE_KEYS", "latest_view", "open_store", "store_path"]

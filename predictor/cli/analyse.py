@@ -1,0 +1,3 @@
+"""Commands: analyse (being written)."""
+
+from predictor.cli._app import app  # noqa: F401

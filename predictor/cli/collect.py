@@ -1,0 +1,67 @@
+"""Commands that measure this machine: ``effbench collect`` and ``effbench features``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from predictor.cli._app import app, console, one_line_errors
+from predictor.cli.data import StoreOption
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{option}: expected comma-separated integers, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise ValueError(f"{option}: expected positive integers, got {text!r}")
+    return values
+
+
+@app.command()
+@one_line_errors
+def collect(
+    models: Annotated[str, typer.Option(help="Model set (seed13, aihub) or comma-separated names/aliases.")] = "seed13",
+    runtimes: Annotated[str, typer.Option(help="Comma-separated: torch, compile, onnxruntime, openvino, litert.")] = "torch,onnxruntime",
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts.")] = "1",
+    batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = "1",
+    precisions: Annotated[str, typer.Option(help="Comma-separated precisions (fp32, fp16 on CUDA, bf16 on OpenVINO).")] = "fp32",
+    input_size: Annotated[Optional[int], typer.Option(help="Input resolution; default: each model's own.")] = None,
+    max_seconds_per_model: Annotated[float, typer.Option("--max-seconds-per-model", help="Time cap of one measurement.")] = 60.0,
+    store: StoreOption = None,
+) -> None:
+    """Measure latency distributions and peak memory on this machine (resumable)."""
+    from collectors.local import collect as run_collect, parse_runtimes
+    from collectors.store import open_store
+
+    summary = run_collect(
+        models=[m for m in models.split(",") if m.strip()],
+        runtimes=parse_runtimes(runtimes),
+        threads=_ints(threads, "--threads"),
+        batch_sizes=_ints(batch_sizes, "--batch-sizes"),
+        precisions=[p for p in precisions.split(",") if p.strip()],
+        input_size=input_size,
+        store=open_store(store),
+        max_seconds_per_model=max_seconds_per_model,
+    )
+    console.print(summary.summary())
+
+
+@app.command()
+@one_line_errors
+def features(
+    models: Annotated[str, typer.Option(help="Model set (seed13, aihub) or comma-separated names/aliases.")] = "seed13",
+    out: Annotated[Optional[Path], typer.Option(help="Also write the feature table to this CSV.")] = None,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Add the ONNX graph's operator histogram (slower).")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Compute FLOPs/MACs, parameters, bytes and per-category operator features; store them."""
+    from collectors.features import run_features
+    from collectors.store import open_store
+
+    table = run_features([m for m in models.split(",") if m.strip()], out, onnx)
+    result = open_store(store).append(table, table="features")
+    console.print(f"features of {len(table)} models; {result.summary()}" + (f"; CSV: {out}" if out else ""))
