@@ -6,7 +6,8 @@ them must land on one canonical id, or measurements of the same network never jo
 therefore tries, in order: the exact spelling (case-insensitive), the spelling without a timm
 pretrained tag, without an AI Hub precision suffix, and finally a "loose" key with
 punctuation removed (``MobileNet-V2`` == ``mobilenet_v2``). Loose keys that two entries share are
-dropped rather than guessed.
+dropped rather than guessed; a test checks that no other timm or torchvision architecture name
+is captured by a loose key.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ class UnknownModelError(ValueError):
 
 
 def _loose(key: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", key)
+    """Punctuation-blind key; a separator between two digits is kept (as ``_``) so that
+    ``regnet_x_3_2gf`` and ``regnet_x_32gf`` stay apart while ``SqueezeNet 1.1`` ==
+    ``squeezenet1_1``."""
+    key = re.sub(r"(?<=\d)[^a-z0-9]+(?=\d)", "_", key)
+    return re.sub(r"[^a-z0-9_]|(?<!\d)_|_(?!\d)", "", key)
 
 
 def _spellings(entry: ModelEntry) -> Iterable[str]:

@@ -43,6 +43,9 @@ class ModelEntry:
     timm_name: str | None = None
     torchvision_name: str | None = None
     sets: tuple[str, ...] = field(default=())
+    # Extra keyword arguments for the builder, as (name, value) pairs so the entry stays hashable
+    # (e.g. torchvision GoogLeNet without the training-only auxiliary heads, as AI Hub exports it).
+    builder_kwargs: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -63,8 +66,9 @@ class ModelEntry:
         if self.builder is None:
             raise BuilderUnavailableError(f"model {self.id!r} has no public builder")
         library, _, name = self.builder.partition(":")
+        kwargs = dict(self.builder_kwargs)
         if library == "timm":
             timm = importlib.import_module("timm")
-            return timm.create_model(name, pretrained=pretrained)
+            return timm.create_model(name, pretrained=pretrained, **kwargs)
         models = importlib.import_module("torchvision.models")
-        return models.get_model(name, weights="DEFAULT" if pretrained else None)
+        return models.get_model(name, weights="DEFAULT" if pretrained else None, **kwargs)
