@@ -79,7 +79,7 @@ def _resolve(entry_or_name: Any) -> Any:
 
 
 def prepare_model(
-    entry_or_name: "ModelEntry | str",
+    entry_or_name: ModelEntry | str,
     input_size: int | None = None,
     seed: int = 0,
 ) -> tuple[nn.Module, int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CATEGORIES",
+    "IGNORED_OPS",
     "OP_RULES",
     "ATTENTION_MODULE_PATTERN",
     "OpContext",
@@ -43,6 +44,11 @@ CATEGORIES: tuple[str, ...] = (
     "other",  # anything no rule names: factory ops (zeros, arange), bookkeeping
 )
 
+# Pure allocations (no data read or written) that appear or not depending on
+# which decomposition path torch takes (e.g. BatchNorm's saved-stat buffers);
+# they are not recorded at all.
+IGNORED_OPS: frozenset[str] = frozenset({"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided"})
+
 # Module class names that make a softmax / act-by-act matmul "attention".
 ATTENTION_MODULE_PATTERN = re.compile(r"attn|attention", re.IGNORECASE)
 
@@ -60,11 +66,18 @@ class Rule:
 
 OP_RULES: tuple[Rule, ...] = (
     # --- compute with multiply-accumulates ---------------------------------
-    Rule(r"_?convolution|mkldnn_convolution|conv\w*d|_conv_depthwise2d|thnn_conv2d", "conv"),
-    Rule(r"_scaled_dot_product\w*|scaled_dot_product_attention|_flash_attention\w*|_efficient_attention\w*", "attention"),
+    Rule(r"_?convolution|mkldnn_convolution|conv[123]d|conv_transpose[123]d|_conv_depthwise2d|thnn_conv2d", "conv"),
+    Rule(
+        r"_scaled_dot_product\w*|scaled_dot_product_attention|_flash_attention\w*|_efficient_attention\w*",
+        "attention",
+    ),
     Rule(r"addmm|mm|bmm|baddbmm|addbmm|matmul|linear|_addmm_activation|addmv|mv|dot|einsum", "matmul"),
     # --- normalisation ------------------------------------------------------
-    Rule(r"\w*batch_norm\w*|\w*layer_norm\w*|\w*group_norm\w*|\w*instance_norm\w*|\w*rms_norm\w*|renorm|local_response_norm", "normalization"),
+    Rule(
+        r"\w*batch_norm\w*|\w*layer_norm\w*|\w*group_norm\w*|\w*instance_norm\w*|\w*rms_norm\w*"
+        r"|renorm|local_response_norm",
+        "normalization",
+    ),
     # --- activations ----------------------------------------------------------
     Rule(r"_?softmax|_?log_softmax|_safe_softmax", "softmax"),
     Rule(
@@ -81,7 +94,7 @@ OP_RULES: tuple[Rule, ...] = (
         r"|unsafe_split\w*|slice|select|unsqueeze|squeeze|flatten|unflatten|unbind|index|index_select|gather|scatter\w*"
         r"|roll|flip|copy|_to_copy|to|alias|detach|narrow|repeat|tile|as_strided|upsample\w*|_upsample\w*"
         r"|pixel_shuffle|pixel_unshuffle|channel_shuffle|native_channel_shuffle|im2col|col2im|unfold|movedim|swapaxes"
-        r"|lift_fresh\w*|_reshape_copy|view_as|masked_select|take|im2col",
+        r"|lift_fresh\w*|_reshape_copy|view_as|masked_select|take",
         "data_movement",
     ),
     # --- everything else that computes element by element ----------------------------

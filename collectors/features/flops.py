@@ -24,8 +24,9 @@ how many bytes it wrote and how many parameter bytes it read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,7 +34,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import sdpa_flop_count
 
-from collectors.features.categories import ATTENTION_MODULE_PATTERN, OpContext, categorize_op
+from collectors.features.categories import (
+    ATTENTION_MODULE_PATTERN,
+    IGNORED_OPS,
+    OpContext,
+    categorize_op,
+)
 
 __all__ = ["ATTENTION_FLOP_FORMULAS", "OpRecord", "OpRecorder", "sdpa_cpu_flop"]
 
@@ -138,7 +144,7 @@ class OpRecorder(TorchDispatchMode):
             self._handles.append(module.register_forward_pre_hook(pre))
             self._handles.append(module.register_forward_hook(post, always_call=True))
 
-    def __enter__(self) -> "OpRecorder":
+    def __enter__(self) -> OpRecorder:
         self._install_hooks()
         return super().__enter__()
 
@@ -157,16 +163,19 @@ class OpRecorder(TorchDispatchMode):
             inp, weight, groups = args[0], args[1], args[8]
             geometry = (tuple(int(k) for k in weight.shape[2:]), int(groups), int(inp.shape[1]))
         has_param = any(_storage_ptr(t) in self._param_ptrs for t in in_tensors)
-        in_attention = any(ATTENTION_MODULE_PATTERN.search(type(m).__name__) for _, m in self._stack)
+        # the root is left out: a model class named "...Attention..." says nothing about one op
+        in_attention = any(ATTENTION_MODULE_PATTERN.search(type(m).__name__) for _, m in self._stack[1:])
         return OpContext(conv_geometry=geometry, has_parameter_operand=has_param, in_attention_module=in_attention)
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        packet = func.overloadpacket
+        if packet.__name__ in IGNORED_OPS:
+            return out
 
         in_tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
-        packet = func.overloadpacket
         formula = self.flop_registry.get(packet)
         flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
 
