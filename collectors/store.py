@@ -33,7 +33,7 @@ MEASUREMENTS = "measurements"
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     MEASUREMENTS: ("record_id",),
     "features": ("model", "input_size"),
-    "accuracy": ("model", "source_model", "source"),
+    "accuracy": ("model", "source_model", "source", "img_size"),  # timm evaluates a checkpoint at several sizes
     "timm_macs": ("model", "input_size"),
     "failures": ("failure_id",),
 }

@@ -14,10 +14,12 @@ from models_registry import UnknownModelError, canonical_id, family_of, resolve
 
 @lru_cache(maxsize=None)
 def model_id(name: str) -> str:
+    """Canonical id; for an unknown ``arch.tag`` the architecture's id (a checkpoint tag never
+    makes a different network), for an unknown name the name itself."""
     try:
         return canonical_id(name)
     except UnknownModelError:
-        return name
+        return model_id(name.split(".", 1)[0]) if "." in name else name
 
 
 @lru_cache(maxsize=None)

@@ -25,7 +25,7 @@ Decisions:
   header = line 1), commit from ``SOURCE``. ``record_key`` = file + arch + img_size + batch.
 * A ``benchmark-infer-*.csv`` whose name does not match :data:`FILE_PATTERN` or whose device token
   is unknown is a one-line :class:`DataImportError` (nothing is written); other files are ignored.
-  A row with a missing, NaN or non-positive time is a counted skip.
+  A row with a missing, NaN, non-positive or absurd (> 600 s per sample) time is a counted skip.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from collectors.importers.common import (DataImportError, ImportSummary, SkipCounter, Timer,
-                                         validated_frame, write_tables)
+from collectors.importers.common import (DataImportError, ImportSummary, SkipCounter, run_import,
+                                         validated_frame)
 from collectors.importers.registry import family, model_id
+from collectors.schema import MAX_MS_PER_SAMPLE
 from collectors.store import MEASUREMENTS, MeasurementStore
 
 SOURCE = "timm"
@@ -103,7 +104,7 @@ def parse_file_name(path: Path) -> dict[str, Any]:
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype={"model": "string"}, keep_default_na=True)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataImportError(f"{path}: unreadable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -126,32 +127,40 @@ def _bench_records(path: Path, commit: str, skips: SkipCounter) -> tuple[list[di
     batch, size = _numeric(df, "infer_batch_size"), _numeric(df, "infer_img_size")
     gmacs, macts, params = _numeric(df, "infer_gmacs"), _numeric(df, "infer_macts"), _numeric(df, "param_count")
     ok_time = (step > 0) & (sps > 0) & np.isfinite(step) & np.isfinite(sps)
-    ok_shape = (batch >= 1) & (size >= 1) & (batch == batch.round()) & (size == size.round())
+    ok_shape = (batch.between(1, 1e6) & size.between(1, 1e5) & (batch == batch.round())
+                & (size == size.round()))
+    # an absurd time per sample (e.g. microseconds written as milliseconds) must not enter
+    ok_time &= ((1000.0 / sps) <= MAX_MS_PER_SAMPLE) & ((step / batch.clip(lower=1)) <= MAX_MS_PER_SAMPLE)
     ok_name = df["model"].notna() & (df["model"].str.strip() != "")
     records, macs = [], []
     for reason, bad in (("rows without a model name", ~ok_name),
-                        ("rows with a missing, NaN or non-positive time", ok_name & ~ok_time),
+                        ("rows with a missing, NaN, non-positive or absurd time", ok_name & ~ok_time),
                         ("rows with a missing or invalid batch/img size", ok_name & ok_time & ~ok_shape)):
         for _ in range(int(bad.sum())):
             skips.skip(reason)
-    keep = ok_name & ok_time & ok_shape
+    keep = (ok_name & ok_time & ok_shape).to_numpy()
     name = path.name
-    for i in np.flatnonzero(keep.to_numpy()):
-        arch = str(df["model"].iat[i]).strip()
+    # plain lists: per-row Series access was most of the import time
+    archs = df["model"].astype(str).str.strip().tolist()
+    cols = {c: v.to_numpy().tolist() for c, v in (("sps", sps), ("step", step), ("batch", batch),
+                                                  ("size", size), ("gmacs", gmacs),
+                                                  ("macts", macts), ("params", params))}
+    finite = np.isfinite
+    for i in np.flatnonzero(keep).tolist():
+        arch = archs[i]
         model = model_id(arch)
-        b, s = int(batch.iat[i]), int(size.iat[i])
+        b, s = int(cols["batch"][i]), int(cols["size"][i])
         ref = f"timm:results/{name}@{commit} line {i + 2}"
         records.append({
             **meta, "model": model, "source_model": arch, "family": family(model),
-            "input_size": s, "batch_size": b, "latency_ms": float(step.iat[i]),
-            "ms_per_sample": 1000.0 / float(sps.iat[i]), "source": SOURCE, "source_ref": ref,
+            "input_size": s, "batch_size": b, "latency_ms": cols["step"][i],
+            "ms_per_sample": 1000.0 / cols["sps"][i], "source": SOURCE, "source_ref": ref,
             "record_key": f"{name}|{arch}|{s}|{b}", "_origin": f"{path}: line {i + 2} ({arch})",
         })
-        if np.isfinite(gmacs.iat[i]) and gmacs.iat[i] >= 0:
-            macs.append({"model": model, "source_model": arch, "input_size": s,
-                         "gmacs": float(gmacs.iat[i]),
-                         "macts_m": float(macts.iat[i]) if np.isfinite(macts.iat[i]) else None,
-                         "params_m": float(params.iat[i]) if np.isfinite(params.iat[i]) else None,
+        g, a, p = cols["gmacs"][i], cols["macts"][i], cols["params"][i]
+        if finite(g) and g >= 0:
+            macs.append({"model": model, "source_model": arch, "input_size": s, "gmacs": g,
+                         "macts_m": a if finite(a) else None, "params_m": p if finite(p) else None,
                          "source_ref": ref})
     return records, macs
 
@@ -170,18 +179,18 @@ def _accuracy(root: Path, commit: str, skips: SkipCounter) -> pd.DataFrame | Non
     ok = df["model"].notna() & top1.between(0, 100) & top5.between(0, 100)
     for _ in range(int((~ok).sum())):
         skips.skip("accuracy rows with a missing model or top-1/top-5 outside 0-100")
+    names = df["model"].astype(str).str.strip().tolist()
+    sizes, params = _numeric(df, "img_size").tolist(), _numeric(df, "param_count").tolist()
+    t1, t5 = top1.tolist(), top5.tolist()
     rows = []
-    for i in np.flatnonzero(ok.to_numpy()):
-        name = str(df["model"].iat[i]).strip()
-        arch = name.split(".", 1)[0]
-        size = _numeric(df, "img_size").iat[i]
-        params = _numeric(df, "param_count").iat[i]
+    for i in np.flatnonzero(ok.to_numpy()).tolist():
+        name = names[i]
         rows.append({
             "model": model_id(name), "source_model": name, "source": SOURCE,
-            "top1": float(top1.iat[i]), "top5": float(top5.iat[i]),
-            "img_size": int(size) if np.isfinite(size) else None,
-            "param_count": float(params) if np.isfinite(params) else None,
-            "pretrain": pretrain.get(name) or pretrain.get(arch) or None,
+            "top1": t1[i], "top5": t5[i],
+            "img_size": int(sizes[i]) if 1 <= sizes[i] <= 1e5 else None,
+            "param_count": params[i] if np.isfinite(params[i]) else None,
+            "pretrain": pretrain.get(name) or pretrain.get(name.split(".", 1)[0]) or None,
             "source_ref": f"timm:results/{path.name}@{commit} line {i + 2}",
         })
     out = pd.DataFrame(rows, columns=["model", "source_model", "source", "top1", "top5", "img_size",
@@ -224,13 +233,7 @@ def read_timm(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, int]
 
 def import_timm(path: str | Path, store: MeasurementStore) -> ImportSummary:
     """Parse and validate the whole folder, then append each table (nothing written on error)."""
-    with Timer() as timer:
-        frames, counts = read_timm(path)
-        summary = ImportSummary(SOURCE, files_read=counts.pop("files_read"),
-                                rows_read=counts.pop("rows_read"), skipped=counts)
-        write_tables(store, frames, summary)
-    summary.seconds = timer.seconds
-    return summary
+    return run_import(SOURCE, read_timm, path, store)
 
 
 __all__ = ["DEVICES", "FILE_PATTERN", "TORCH_RELEASES", "import_timm", "parse_file_name", "read_timm"]
