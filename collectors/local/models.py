@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
+#: Input side for ``file.py:function`` models when ``collect`` is given no ``input_size``.
+DEFAULT_FILE_INPUT_SIZE = 224
+
+
 class UnknownModelSpecError(ValueError):
     """A model argument that is neither a registry name/set nor an existing ``file.py:function``."""
 
@@ -43,7 +47,7 @@ def _file_spec(text: str) -> ModelSpec:
     file = Path(path).expanduser().resolve()
     if not file.is_file():
         raise UnknownModelSpecError(f"model {text!r}: file {file} does not exist")
-    return ModelSpec(id=func, ref=f"{file}:{func}", family=None, input_size=None)
+    return ModelSpec(id=func, ref=f"{file}:{func}", family=None, input_size=DEFAULT_FILE_INPUT_SIZE)
 
 
 def resolve_models(models: str | list[str]) -> list[ModelSpec]:
@@ -86,7 +90,7 @@ def build_model(ref: str, input_size: int | None) -> tuple[Any, int]:
         module_spec.loader.exec_module(module)
         model = getattr(module, func)()
         model.eval()
-        return model, int(input_size or getattr(model, "input_size", 224))
+        return model, int(input_size or DEFAULT_FILE_INPUT_SIZE)
     from collectors.modelprep import prepare_model
 
     return prepare_model(ref, input_size=input_size)

@@ -99,6 +99,9 @@ class Runtime(ABC):
     package: str
     #: (device, precision) pairs this runtime can measure at all.
     supported: frozenset[tuple[str, str]]
+    #: True when peak memory comes from the process RSS (the worker then lowers glibc's mmap
+    #: threshold so RSS tracks live buffers); False when the runtime reports it itself.
+    rss_memory: bool = True
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.import_name) is not None
@@ -161,6 +164,7 @@ def _torch_session(call: Callable[[], object], settings: Settings) -> Session:
 class TorchEager(Runtime):
     name = "pytorch-eager"
     package = "torch"
+    rss_memory = False  # torch.profiler / CUDA allocator
     supported = frozenset({("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "fp16")})
 
     def load(self, model: Any, settings: Settings) -> Session:
@@ -205,6 +209,7 @@ def _onnx_file(model: Any, settings: Settings, precision: str) -> Path:
 class OnnxRuntime(Runtime):
     name = "onnxruntime"
     package = "onnxruntime"
+    rss_memory = False  # ORT's own arena accounting (falls back to RSS only if the profile lacks it)
     supported = frozenset({("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "fp16")})
 
     def check(self, device: str, precision: str) -> str | None:
@@ -230,6 +235,8 @@ class OnnxRuntime(Runtime):
         opts.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"effbench-ort-{os.getpid()}")
         providers = ["CUDAExecutionProvider"] if settings.device == "cuda" else ["CPUExecutionProvider"]
         sess = ort.InferenceSession(str(path), opts, providers=providers)
+        if sess.get_providers()[0] != providers[0]:  # ORT silently falls back to CPU when CUDA fails
+            raise RuntimeError(f"{providers[0]} did not load (session runs on {sess.get_providers()})")
         dtype = np.float16 if settings.precision == "fp16" else np.float32
         x = example_input(settings).numpy().astype(dtype)
         name = sess.get_inputs()[0].name

@@ -145,11 +145,14 @@ def _no_sync() -> None:
 
 
 def measure(run_once: Callable[[], object], sync: Callable[[], object] | None = None,
-            config: TimingConfig | None = None) -> TimingResult:
-    """Warm up, then time ``run_once(); sync()`` until the median is known to ±target or a cap hits."""
+            config: TimingConfig | None = None,
+            clock: Callable[[], int] = time.perf_counter_ns) -> TimingResult:
+    """Warm up, then time ``run_once(); sync()`` until the median is known to ±target or a cap hits.
+
+    ``clock`` (nanoseconds) is injectable so the protocol itself can be tested deterministically.
+    """
     cfg = config or TimingConfig()
     sync = sync or _no_sync
-    clock = time.perf_counter_ns
     start = clock()
     warm = 0
     while warm < cfg.warmup_runs or (clock() - start) < cfg.warmup_seconds * 1e9:

@@ -25,6 +25,11 @@ def _finite(x: float | None) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def _fmt(x: float) -> str:
+    """Counts as integers (``10421``, not ``1.04e+04``); everything else to 3 significant digits."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e12 else f"{x:.3g}"
+
+
 @dataclass(frozen=True)
 class ClaimCheck:
     """One row of the report's claim table."""
@@ -38,10 +43,10 @@ class ClaimCheck:
     def row(self) -> dict[str, Any]:
         v = self.value
         has = v is not None and _finite(v.value)
-        ci = (f"[{v.low:.3g}, {v.high:.3g}]" if has and _finite(v.low) and _finite(v.high)
+        ci = (f"[{_fmt(v.low)}, {_fmt(v.high)}]" if has and _finite(v.low) and _finite(v.high)
               else "—")
         return {"claim in the study": self.claim, "claimed": self.claimed,
-                "value on public data": f"{v.value:.3g}" if has else "—",
+                "value on public data": _fmt(v.value) if has else "—",
                 "95 % CI": ci, "n": v.n if v is not None else 0, "verdict": self.verdict,
                 "command that produced it": self.command, "note": self.note}
 
@@ -52,12 +57,14 @@ def judge(estimate: Estimate | None, *, approx: float | None = None, tol: float 
 
     ``approx``: supported when the claimed value lies in the CI or within ``tol`` of the estimate.
     ``below``/``above``: supported when the whole CI is on the claimed side, not supported when
-    the whole CI is on the other side, inconclusive otherwise. No estimate → untestable.
+    the whole CI is on the other side, inconclusive otherwise. No estimate → untestable; an
+    estimate without a CI (a single unit) → inconclusive.
     """
     if estimate is None or not _finite(estimate.value):
         return UNTESTABLE
-    lo = estimate.low if _finite(estimate.low) else estimate.value
-    hi = estimate.high if _finite(estimate.high) else estimate.value
+    if not (_finite(estimate.low) and _finite(estimate.high)):
+        return INCONCLUSIVE     # one unit (n < 2): a value without an interval decides nothing
+    lo, hi = estimate.low, estimate.high
     if approx is not None:
         return SUPPORTED if lo <= approx <= hi or abs(estimate.value - approx) <= tol else NOT_SUPPORTED
     if below is not None:
@@ -85,14 +92,26 @@ def estimate_from(d: dict[str, float] | None) -> Estimate | None:
 class AnalysisResult:
     """Base of every analysis result: subclasses fill ``parameters`` and override the hooks."""
     parameters: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    _memo: dict[str, Any] = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
     name = "analysis"
+
+    def memo(self, key: str, compute):
+        """``compute()`` once per result: bootstrap CIs are asked for by metrics, evidence,
+        claims and the summary, and each costs seconds on the full data."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def params(self) -> dict[str, Any]:
         return {f"{self.name}.{k}": v for k, v in self.parameters.items()}
 
     def estimates(self) -> dict[str, Estimate]:
         """Headline numbers, each with its CI; ``metrics()`` and the evidence JSON derive from it."""
+        return self.memo("estimates", self._estimates)
+
+    def _estimates(self) -> dict[str, Estimate]:
+        """Subclasses compute their headline numbers here (called once, see :meth:`memo`)."""
         return {}
 
     def metrics(self) -> dict[str, float]:

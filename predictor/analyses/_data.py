@@ -73,8 +73,37 @@ def config_terms(data: StudyData, config, flops: pd.Series | None = None) -> pd.
     return frame[frame["latency"].notna()]
 
 
+def measure_values(data: StudyData, measure: str, flops: pd.Series | None = None) -> pd.DataFrame:
+    """models × configs values that rank models like ``measure`` does on each configuration.
+
+    ``latency``: log latency. ``frm``: Σ log(flops, latency, memory) — FRM, the geometric mean of
+    ratios to a per-configuration reference, is a monotone function of that sum, so ranks, rank
+    displacements and pairwise orders are FRM's whatever the reference. A configuration uses its
+    memory term when any of its models has memory (as :func:`predictor.compound.frm` does); a
+    model lacking a used term is NaN. Models without FLOPs are NaN for every measure, so that
+    each measure is compared with FLOPs on the same models.
+    """
+    flops = flops_of(data.latency) if flops is None else flops
+    lat = data.latency.values.astype(float)
+    log_flops = np.log(flops.reindex(lat.index).to_numpy(float))
+    logs = np.log(lat.where(lat > 0))
+    logs.loc[~np.isfinite(log_flops)] = np.nan
+    if measure == "latency":
+        return logs
+    if measure != "frm":
+        raise ValueError(f"unknown measure '{measure}' (use latency or frm)")
+    key = logs.add(pd.Series(log_flops, index=lat.index), axis=0)
+    if data.memory is not None:
+        mem = data.memory.values.reindex(index=lat.index, columns=lat.columns).astype(float)
+        mem = np.log(mem.where(mem > 0))
+        used = mem.where(key.notna()).notna().any()
+        key.loc[:, used] = key.loc[:, used] + mem.loc[:, used]
+    return key
+
+
 def tier_of(matrix, config) -> str:
     return str(matrix.configs.loc[config, "device_tier"])
 
 
-__all__ = ["StudyData", "config_label", "config_terms", "flops_of", "model_column", "tier_of"]
+__all__ = ["StudyData", "config_label", "config_terms", "flops_of", "measure_values",
+           "model_column", "tier_of"]

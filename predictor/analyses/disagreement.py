@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import stats
 
 from predictor.analyses._base import AnalysisResult, ClaimCheck, judge, point
-from predictor.analyses._data import StudyData, config_label, config_terms, flops_of
-from predictor.compound import frm
+from predictor.analyses._data import StudyData, config_label, flops_of, measure_values
+from predictor.analyses._rank import column_pearson
 from predictor.metrics import Estimate, bootstrap_ci, mean_ci
 
 MEASURES = ("latency", "frm")
@@ -54,24 +54,25 @@ def pair_decision_error(flops, measured) -> tuple[int, int]:
     return int(wrong.sum()), int(valid.sum())
 
 
-def measure_of(data: StudyData, config, measure: str, reference: str) -> pd.DataFrame:
-    """flops and the measured value (latency or FRM) of the models on ``config``."""
-    terms = config_terms(data, config)
-    terms = terms[terms["flops"].notna()]
-    if measure == "latency":
-        value = terms["latency"]
-    elif measure == "frm":
-        ref = reference if reference == "median" or reference in terms.index else "median"
-        value = frm(terms, reference=ref).values if len(terms) else terms["latency"]
-    else:
-        raise ValueError(f"disagreement: unknown measure '{measure}' (use one of {MEASURES})")
-    return pd.DataFrame({"flops": terms["flops"], "value": value}).dropna()
+def _sibling_pairs(configs: pd.DataFrame, columns) -> list[tuple[int, int]]:
+    """(i, j) column positions of distinct configurations on the same device."""
+    device = configs.loc[list(columns), "device"].astype(str).to_numpy()
+    return [(i, j) for i in range(len(device)) for j in range(len(device))
+            if i != j and device[i] == device[j]]
 
 
-def _siblings(configs: pd.DataFrame, config) -> list:
-    device = configs.loc[config, "device"]
-    same = configs.index[(configs["device"] == device) & (configs.index != config)]
-    return list(same)
+def _sibling_samples(values: np.ndarray, flops: np.ndarray, pairs, min_models: int):
+    """Samples A (FLOPs vs measured) and B (sibling vs measured) of normalised |Δrank|."""
+    a, b = [], []
+    for i, j in pairs:
+        common = ~np.isnan(values[:, i]) & ~np.isnan(values[:, j])
+        n = int(common.sum())
+        if n < min_models:
+            continue
+        rm = stats.rankdata(values[common, i])
+        a.append(np.abs(stats.rankdata(flops[common]) - rm) / (n - 1))
+        b.append(np.abs(stats.rankdata(values[common, j]) - rm) / (n - 1))
+    return (np.concatenate(a) if a else np.array([]), np.concatenate(b) if b else np.array([]))
 
 
 @dataclass
@@ -83,6 +84,11 @@ class DisagreementResult(AnalysisResult):
     samples: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def _measure(self, measure: str) -> dict[str, Estimate]:
+        return self.memo(f"measure.{measure}", lambda: self._compute_measure(measure))
+
+    def _compute_measure(self, measure: str) -> dict[str, Estimate]:
+        if self.per_config.empty:
+            return {}
         cells = self.cells[self.cells["measure"] == measure]
         per = self.per_config[self.per_config["measure"] == measure]
         if per.empty:
@@ -90,8 +96,8 @@ class DisagreementResult(AnalysisResult):
         case = cells["case"].to_numpy(dtype=float)
         out = {
             "cases": point(case.sum(), len(case)),
-            "share_configs_with_case": bootstrap_ci(np.mean, per["n_cases"].to_numpy() > 0),
-            "share_cells_case": bootstrap_ci(np.mean, case),
+            "share_configs_with_case": mean_ci(per["n_cases"].to_numpy() > 0),
+            "share_cells_case": mean_ci(case),
             "pair_decision_error": bootstrap_ci(
                 lambda w, t: w.sum() / t.sum() if t.sum() else np.nan,
                 per["pairs_wrong"].to_numpy(), per["pairs_total"].to_numpy()),
@@ -104,7 +110,7 @@ class DisagreementResult(AnalysisResult):
             out["mannwhitney_p"] = point(self.effect[measure]["p"], len(a))
         return out
 
-    def estimates(self) -> dict[str, Estimate]:
+    def _estimates(self) -> dict[str, Estimate]:
         return {f"{m}.{k}": e for m in MEASURES for k, e in self._measure(m).items()}
 
     def worst_cases(self, n: int = 20) -> pd.DataFrame:
@@ -145,53 +151,54 @@ class DisagreementResult(AnalysisResult):
 
 def flops_disagreement(data: StudyData, threshold: int = 2, measures=MEASURES,
                        reference: str = "median", min_models: int = 3) -> DisagreementResult:
-    """Count and test FLOPs-rank disagreement on every configuration of ``data.latency``."""
+    """Count and test FLOPs-rank disagreement on every configuration of ``data.latency``.
+
+    ``reference`` is recorded only: FRM ranks (all this analysis uses) do not depend on it.
+    Vectorised over configurations (rank per column); only the O(n²) pair count loops.
+    """
     flops = flops_of(data.latency)
     configs = data.latency.configs
     cells, per, effect, samples = [], [], {}, {}
     for measure in measures:
-        ranked: dict = {}
-        for config in data.latency.values.columns:
-            frame = measure_of(data, config, measure, reference)
-            if len(frame) < min_models:
-                continue
-            ranked[config] = frame
-            rf = frame["flops"].rank()
-            rm = frame["value"].rank()
-            disp = (rf - rm).abs()
-            n = len(frame)
-            wrong, total = pair_decision_error(frame["flops"], frame["value"])
-            label = config_label(data.latency, config)
-            per.append({"measure": measure, "config": config, "label": label,
-                        "device_tier": configs.loc[config, "device_tier"], "n_models": n,
-                        "n_cases": int((disp >= threshold).sum()), "pairs_wrong": wrong,
-                        "pairs_total": total, "spearman": float(stats.spearmanr(rf, rm).statistic)})
-            for model in frame.index:
-                cells.append({"measure": measure, "config": config, "label": label,
-                              "model": model, "flops_rank": rf[model], "measured_rank": rm[model],
-                              "n_models": n, "displacement": disp[model],
-                              "displacement_norm": disp[model] / (n - 1),
-                              "case": bool(disp[model] >= threshold)})
-        a, b = [], []
-        for config, frame in ranked.items():
-            for sib in _siblings(configs, config):
-                if sib not in ranked:
-                    continue
-                common = frame.index.intersection(ranked[sib].index)
-                if len(common) < min_models:
-                    continue
-                rm = frame.loc[common, "value"].rank()
-                scale = len(common) - 1
-                a.extend(((frame.loc[common, "flops"].rank() - rm).abs() / scale).tolist())
-                b.extend(((ranked[sib].loc[common, "value"].rank() - rm).abs() / scale).tolist())
-        a_arr, b_arr = np.asarray(a), np.asarray(b)
-        samples[measure] = (a_arr, b_arr)
-        if len(a_arr) >= 2 and len(b_arr) >= 2:
-            test = stats.mannwhitneyu(a_arr, b_arr, alternative="greater")
+        if measure not in MEASURES:
+            raise ValueError(f"disagreement: unknown measure '{measure}' (use one of {MEASURES})")
+        values = measure_values(data, measure, flops)
+        values = values.loc[:, values.notna().sum() >= min_models]
+        if values.empty:
+            continue
+        v = values.to_numpy(float)
+        f = np.where(np.isnan(v), np.nan, flops.reindex(values.index).to_numpy(float)[:, None])
+        rf = pd.DataFrame(f).rank().to_numpy()
+        rm = pd.DataFrame(v).rank().to_numpy()
+        disp = np.abs(rf - rm)
+        n = (~np.isnan(v)).sum(axis=0)
+        pair_counts = np.array([pair_decision_error(f[~np.isnan(v[:, c]), c], v[~np.isnan(v[:, c]), c])
+                                for c in range(v.shape[1])]).reshape(-1, 2)
+        labels = [config_label(data.latency, c) for c in values.columns]
+        per.append(pd.DataFrame({
+            "measure": measure, "config": values.columns, "label": labels,
+            "device_tier": configs.loc[values.columns, "device_tier"].to_numpy(),
+            "n_models": n, "n_cases": np.nansum(disp >= threshold, axis=0),
+            "pairs_wrong": pair_counts[:, 0], "pairs_total": pair_counts[:, 1],
+            "spearman": column_pearson(rf, rm)}))
+        row, col = np.nonzero(~np.isnan(v))
+        cells.append(pd.DataFrame({
+            "measure": measure, "config": values.columns[col], "label": np.asarray(labels)[col],
+            "model": values.index[row], "flops_rank": rf[row, col], "measured_rank": rm[row, col],
+            "n_models": n[col], "displacement": disp[row, col],
+            "displacement_norm": disp[row, col] / np.maximum(n[col] - 1, 1),
+            "case": disp[row, col] >= threshold}))
+        a, b = _sibling_samples(v, flops.reindex(values.index).to_numpy(float),
+                                _sibling_pairs(configs, values.columns), min_models)
+        samples[measure] = (a, b)
+        if len(a) >= 2 and len(b) >= 2:
+            test = stats.mannwhitneyu(a, b, alternative="greater")
             effect[measure] = {"U": float(test.statistic), "p": float(test.pvalue),
-                               "d": cohens_d(a_arr, b_arr), "n_a": len(a_arr), "n_b": len(b_arr)}
+                               "d": cohens_d(a, b), "n_a": len(a), "n_b": len(b)}
     return DisagreementResult(
-        cells=pd.DataFrame(cells), per_config=pd.DataFrame(per), effect=effect, samples=samples,
+        cells=pd.concat(cells, ignore_index=True) if cells else pd.DataFrame(),
+        per_config=pd.concat(per, ignore_index=True) if per else pd.DataFrame(),
+        effect=effect, samples=samples,
         parameters={"threshold": threshold, "measures": ",".join(measures), "reference": reference,
                     "min_models": min_models})
 

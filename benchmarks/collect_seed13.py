@@ -1,0 +1,118 @@
+"""Measure the 13 seed models × {pytorch-eager, onnxruntime} × threads {1, 2} on this machine.
+
+Prints the campaign's wall time (goal: ≤ 15 min on the 2-core CI machine), every p50 with its
+95 % CI half-width (goal: ≤ ±2 %), and for resnet50 compares the collector's p50 with an
+independent measurement taken in this process: ``torch.utils.benchmark.Timer.blocked_autorange``
+for PyTorch and a bare ``InferenceSession.run`` loop for ONNX Runtime (goal: within 5 %).
+
+    python benchmarks/collect_seed13.py [--store DIR] [--max-seconds 4] [--models seed13]
+
+The store is a temporary folder unless ``--store`` is given; ONNX files are cached in
+``effbench-data/cache/onnx`` so a second run skips the exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collectors.local.campaign import collect  # noqa: E402
+from collectors.local.onnx_export import onnx_path  # noqa: E402
+from collectors.local.timing import TimingConfig  # noqa: E402
+from collectors.store import open_store  # noqa: E402
+
+
+def independent_torch_ms(threads: int) -> float:
+    import torch
+    import torch.utils.benchmark as tb
+
+    from collectors.modelprep import prepare_model
+
+    torch.set_num_threads(threads)
+    model, size = prepare_model("resnet50")
+    x = torch.randn(1, 3, size, size)
+    with torch.inference_mode():
+        timer = tb.Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
+        return timer.blocked_autorange(min_run_time=4.0).median * 1e3
+
+
+def independent_ort_ms(threads: int, runs: int = 40) -> float:
+    import numpy as np
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path("resnet50", 224, 1, "fp32")), opts,
+                                providers=["CPUExecutionProvider"])
+    feeds = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
+        (1, 3, 224, 224), dtype=np.float32)}
+    for _ in range(5):
+        sess.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        sess.run(None, feeds)
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default=None)
+    parser.add_argument("--models", default="seed13")
+    parser.add_argument("--max-seconds", type=float, default=4.0)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="skip the campaign; compare the resnet50 rows already in --store")
+    args = parser.parse_args()
+    store_dir = args.store or tempfile.mkdtemp(prefix="effbench-seed13-")
+    threads = [int(t) for t in args.threads.split(",")]
+    timing = TimingConfig(warmup_runs=3, warmup_seconds=0.3, min_runs=10, max_seconds=args.max_seconds,
+                          target_ci_pct=1.0)
+    print(f"store: {store_dir}", flush=True)
+    if args.compare_only:
+        compare_resnet50(store_dir, threads)
+        return 0
+    t0 = time.perf_counter()
+    summary = collect(args.models, ["pytorch-eager", "onnxruntime"], threads, store=store_dir,
+                      timing=timing, progress=False)
+    wall = time.perf_counter() - t0
+    print(summary.summary(), flush=True)
+    cis = [r["ci_pct"] for r in summary.rows]
+    within = sum(c <= 2.0 for c in cis)
+    print(f"\nWALL TIME: {wall / 60:.1f} min for {summary.planned} configurations "
+          f"(goal <= 15 min); CI half-width <= 2 %: {within}/{len(cis)}; "
+          f"median CI {statistics.median(cis) if cis else float('nan'):.2f} %; "
+          f"noisy: {sum(bool(r['noisy']) for r in summary.rows)}", flush=True)
+
+    compare_resnet50(store_dir, threads)
+    return 0
+
+
+def compare_resnet50(store_dir: str, threads: list[int]) -> None:
+    df = open_store(store_dir).measurements(model="resnet50")
+    print("\nresnet50 collector p50 vs independent loop (same session):")
+    for runtime, independent in (("pytorch-eager", independent_torch_ms),
+                                 ("onnxruntime", independent_ort_ms)):
+        for t in threads:
+            rows = df[(df.runtime == runtime) & (df.threads == t)]
+            if rows.empty:
+                print(f"  {runtime} t{t}: no collector row")
+                continue
+            ours = float(rows.latency_ms.iloc[-1])
+            ref = independent(t)
+            diff = 100 * (ours - ref) / ref
+            verdict = "OK" if abs(diff) <= 5 else "DIFFERS"
+            print(f"  {runtime:<14} t{t}: collector {ours:8.2f} ms  independent {ref:8.2f} ms  "
+                  f"diff {diff:+.1f} %  {verdict}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

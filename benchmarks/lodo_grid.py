@@ -1,0 +1,117 @@
+"""Leave-one-device-out on the public data: accuracy of every transfer method, and the grid's run time.
+
+Prints (1) the AI Hub LODO grid (all methods × k ∈ {0, 1, 3, 5, 10}, 3 draws) with its wall time
+(goal: ≤ 3 min on 2 cores), (2) at k = 5: mean within-10 % and Spearman per method with 95 %
+bootstrap CIs over held-out devices, per family, and the share of held-out devices where the best
+method beats KRT, (3) the same k = 5 protocol on timm's GPU/CPU configurations.
+
+    python benchmarks/lodo_grid.py [--store DIR] [--jobs 2] [--no-intervals] [--methods all]
+
+Without ``--store`` the public data (``../shared/data`` or ``$EFFBENCH_DATA``) is imported into a
+temporary store first (not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+console = Console(width=200)
+
+
+def open_or_import(store_dir: str | None):
+    from collectors.store import ParquetStore
+
+    if store_dir:
+        return ParquetStore(store_dir)
+    from collectors.importers import import_aihub, import_timm
+
+    data = Path(os.environ.get("EFFBENCH_DATA") or REPO.parent / "shared" / "data")
+    store = ParquetStore(Path(tempfile.mkdtemp(prefix="lodo-store-")))
+    t = time.perf_counter()
+    import_aihub(data / "aihub", store)
+    import_timm(data / "timm", store)
+    console.print(f"imported {data} in {time.perf_counter() - t:.0f} s (not timed below)")
+    return store
+
+
+def k5_table(result, k: int = 5) -> Table:
+    table = Table(title=f"LODO k={k}: mean over held-out devices [95 % CI]")
+    for col in ("method", "devices", "within_10", "spearman", "mape", "pareto_f1", "coverage"):
+        table.add_column(col)
+    for method in result.methods:
+        cells = []
+        for metric in ("within_10", "spearman", "mape", "pareto_f1", "coverage"):
+            cells.append(str(result.estimate(method, k, metric)))
+        n = result.estimate(method, k, "within_10").n
+        table.add_row(method, str(n), *cells)
+    return table
+
+
+def report(result, label: str, k: int = 5) -> None:
+    console.print(k5_table(result, k))
+    best, beats = result.beats_reference(k)
+    console.print(f"[{label}] best method at k={k} by within-10 %: {best}; beats KRT on "
+                  f"{beats.value:.0%} of {beats.n} held-out devices (95 % CI "
+                  f"{beats.low:.0%}–{beats.high:.0%})", highlight=False)
+    family = result.per_family(k)
+    if len(family):
+        wide = family.pivot_table(index="family", columns="method", values="within_10")
+        console.print(f"[{label}] within-10 % per family at k={k} (mean over devices):")
+        console.print(wide.round(3).to_string())
+    if len(result.skipped):
+        reasons = result.skipped.groupby(["method", "reason"]).size().sort_values(ascending=False)
+        console.print(f"[{label}] skipped combinations (top reasons):")
+        console.print(reasons.head(8).to_string())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--methods", default="all")
+    parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--no-intervals", action="store_true")
+    parser.add_argument("--skip-timm", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+
+    from predictor.evaluation import evaluate
+    from predictor.matrix import matrix_from_store
+
+    store = open_or_import(args.store)
+    t = time.perf_counter()
+    aihub = matrix_from_store(store, sources=["aihub"])
+    console.print(f"{aihub.summary()}  (built in {time.perf_counter() - t:.1f} s)")
+    t = time.perf_counter()
+    grid = evaluate(aihub, args.methods, "lodo", ks=(0, 1, 3, 5, 10), n_draws=args.draws,
+                    n_jobs=args.jobs, intervals=not args.no_intervals)
+    wall = time.perf_counter() - t
+    console.print(grid.summary())
+    console.print(f"AI Hub LODO grid: {len(grid.methods)} methods × k∈{{0,1,3,5,10}} × "
+                  f"{args.draws} draws, {len(grid.per_target)} fits scored, "
+                  f"intervals={'off' if args.no_intervals else 'on'}, jobs={args.jobs}: "
+                  f"[bold]{wall:.1f} s[/] (goal ≤ 180 s on 2 cores; load average during the run "
+                  f"{os.getloadavg()[1]:.1f} on {os.cpu_count()} cores)")
+    report(grid, "AI Hub")
+
+    if not args.skip_timm:
+        timm = matrix_from_store(store, sources=["timm"])
+        console.print(timm.summary())
+        t = time.perf_counter()
+        result = evaluate(timm, args.methods, "lodo", ks=(5,), n_draws=args.draws,
+                          n_jobs=args.jobs, intervals=not args.no_intervals)
+        console.print(f"timm LODO k=5: {time.perf_counter() - t:.1f} s")
+        report(result, "timm GPU/CPU")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""Run transfer methods over protocol splits and score them on the models they were not told.
+
+Why this shape: learned methods pre-train on the source configurations (``fit_source``), which is
+the expensive step, and the source set is the same for every target of a held-out device. The
+runner therefore groups splits by their source set, pre-trains each method once per group, and
+then only calls the cheap ``fit(X, y_known)`` per (target, k, draw) on a copy. Known models are
+drawn with a seed derived from (seed, target, k, draw), so every method sees the same known set.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictor.evaluation.protocols import Split, canonical_protocol, make_splits
+from predictor.evaluation.result import EvaluationResult
+from predictor.metrics import POINT_METRICS, pareto_f1
+
+DEFAULT_KS = (0, 1, 3, 5, 10)
+
+
+def _method_factories(methods: Any) -> dict[str, Callable[[], Any]]:
+    """Name -> zero-argument factory. Accepts "all", "a,b", names, estimators or a dict of them."""
+    if isinstance(methods, Mapping):
+        items = list(methods.items())
+    else:
+        if isinstance(methods, str):
+            methods = list(_all_names()) if methods == "all" else [
+                m.strip() for m in methods.split(",") if m.strip()]
+        items = [(m if isinstance(m, str) else getattr(m, "name", type(m).__name__.lower()), m)
+                 for m in methods]
+    factories = {}
+    for name, spec in items:
+        if isinstance(spec, str):
+            from predictor.methods import make_method
+
+            make_method(spec)  # fail early on an unknown name
+            factories[name] = (lambda s=spec: make_method(s))
+        elif isinstance(spec, type):
+            factories[name] = spec
+        else:
+            from sklearn.base import clone
+
+            factories[name] = (lambda e=spec: clone(e))
+    if not factories:
+        raise ValueError("no methods to evaluate")
+    return factories
+
+
+def _all_names() -> list[str]:
+    from predictor.methods import METHODS
+
+    return list(METHODS)
+
+
+def submatrix(matrix: Any, configs: Sequence[str]) -> Any:
+    """The matrix restricted to ``configs`` (all models kept)."""
+    configs = list(configs)
+    values = matrix.values[configs]
+    table = matrix.configs.loc[configs]
+    if dataclasses.is_dataclass(matrix):
+        return dataclasses.replace(matrix, values=values, configs=table)
+    return type(matrix)(values, table, matrix.models, matrix.metric)
+
+
+def _seed(seed: int, target: str, k: int, draw: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(target.encode()), k, draw])
+
+
+def _interval(est: Any, X: pd.DataFrame, coverage: float, pred: np.ndarray):
+    if not hasattr(est, "predict_interval"):
+        return np.full_like(pred, np.nan), np.full_like(pred, np.nan)
+    out = est.predict_interval(X, coverage)
+    if isinstance(out, pd.DataFrame):
+        low, high = out.iloc[:, 0], out.iloc[:, 1]
+        for a, b in (("low", "high"), ("lower", "upper")):
+            if a in out and b in out:
+                low, high = out[a], out[b]
+    else:
+        low, high = out
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+
+
+def score(true: np.ndarray, pred: np.ndarray, low: np.ndarray, high: np.ndarray,
+          top1: np.ndarray) -> dict[str, float]:
+    """Every per-target metric on the scored (unknown) models."""
+    row = {name: fn(true, pred) for name, fn in POINT_METRICS.items()}
+    has_acc = np.isfinite(top1)
+    if has_acc.sum() >= 2:
+        agreement = pareto_f1(true[has_acc], pred[has_acc], top1[has_acc])
+        row.update(pareto_precision=agreement.precision, pareto_recall=agreement.recall,
+                   pareto_f1=agreement.f1)
+    else:
+        row.update(pareto_precision=np.nan, pareto_recall=np.nan, pareto_f1=np.nan)
+    ok = np.isfinite(low) & np.isfinite(high)
+    if ok.any():
+        row["coverage"] = float(((true[ok] >= low[ok]) & (true[ok] <= high[ok])).mean())
+        row["interval_width"] = float(np.median((high[ok] - low[ok]) / pred[ok]))
+    else:
+        row["coverage"] = row["interval_width"] = np.nan
+    return row
+
+
+def _min_known(est: Any) -> int:
+    return int(getattr(est, "min_known", 0) or 0)
+
+
+def _pretrain(est: Any, X: pd.DataFrame) -> Any:
+    """Pre-train a learned method on the sources once (``warm_start`` makes later ``fit`` calls
+    reuse it); methods without ``fit_source`` are returned as they are."""
+    if hasattr(est, "fit_source"):
+        if "warm_start" in getattr(est, "get_params", dict)():
+            est.set_params(warm_start=True)
+        est.fit_source(X)
+    return est
+
+
+class _Fitter:
+    """One method on one source set: pre-trained once, refitted per (target, k, draw).
+
+    Conformal calibration (re-running the method on source configurations as pseudo-targets) is
+    the expensive part of an effbench method's ``fit`` and depends only on (sources, k), so it is
+    done once per k on a copy with ``intervals=True`` and its ``interval_residuals_`` are reused
+    by the working instance, which fits with ``intervals=False``. Estimators without an
+    ``intervals`` parameter are asked for ``predict_interval`` directly.
+    """
+
+    def __init__(self, factory: Callable[[], Any], X: pd.DataFrame, intervals: bool):
+        est = factory()
+        self.conformal = "intervals" in getattr(est, "get_params", dict)()
+        self.intervals = intervals and hasattr(est, "predict_interval")
+        if self.conformal:
+            est.set_params(intervals=False)
+        self.est = _pretrain(est, X)
+        self.residuals: dict[int, Any] = {}
+        self.min_known = _min_known(est)
+
+    def _calibrate(self, X: pd.DataFrame, y_known: pd.Series) -> Any:
+        cal = copy.deepcopy(self.est)
+        cal.set_params(intervals=True)
+        try:
+            cal.fit(X, y_known)
+            return cal.interval_residuals_
+        except (ValueError, AttributeError, np.linalg.LinAlgError):
+            return None
+
+    def fit_predict(self, X: pd.DataFrame, y_known: pd.Series, k: int, coverage: float):
+        est = self.est
+        est.fit(X, y_known)
+        pred = np.asarray(est.predict(X), dtype=float)
+        nan = np.full_like(pred, np.nan)
+        if not self.intervals:
+            return pred, nan, nan
+        if self.conformal:
+            if k not in self.residuals:
+                self.residuals[k] = self._calibrate(X, y_known)
+            if self.residuals[k] is None or not len(self.residuals[k]):
+                return pred, nan, nan
+            est.interval_residuals_ = self.residuals[k]
+        return (pred, *_interval(est, X, coverage, pred))
+
+
+def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[], Any]],
+               ks: Sequence[int], n_draws: int, seed: int, coverage: float, intervals: bool):
+    """All splits sharing one source set: pre-train once per method, then fit per (target, k, draw)."""
+    from predictor.design import make_design, target_vector
+
+    configs = matrix.configs
+    family_all = matrix.models["family"] if "family" in matrix.models else None
+    top1_all = matrix.models["top1"] if "top1" in matrix.models else None
+    designs: dict[str, tuple[pd.DataFrame, pd.Series]] = {}
+    for split in splits:
+        if split.target not in designs:
+            sub = submatrix(matrix, list(split.sources) + [split.target])
+            X = make_design(sub, split.target)
+            designs[split.target] = (X, target_vector(sub, split.target).reindex(X.index))
+    skipped: list[dict[str, Any]] = []
+    fitters: dict[str, _Fitter] = {}
+    fitted_on: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    preds: list[tuple] = []
+    for split in splits:
+        X, y = designs[split.target]
+        if list(X.columns) != fitted_on:  # (re-)pre-train when the source columns change
+            fitters, fitted_on = {}, list(X.columns)
+            for name, factory in factories.items():
+                try:
+                    fitters[name] = _Fitter(factory, X, intervals)
+                except (ValueError, np.linalg.LinAlgError) as exc:
+                    skipped.append(dict(method=name, k=-1, target=split.target,
+                                        reason=f"fit_source: {_first_line(exc)}"))
+        models = X.index.astype(str).to_numpy()
+        family = (family_all.reindex(X.index).astype("string").fillna("unknown").to_numpy()
+                  if family_all is not None else np.full(len(X), "unknown", dtype=object))
+        top1 = (pd.to_numeric(top1_all.reindex(X.index), errors="coerce").to_numpy(float)
+                if top1_all is not None else np.full(len(X), np.nan))
+        true = y.to_numpy(dtype=float)
+        measured = np.isfinite(true)
+        in_family = family == split.holdout_family if split.holdout_family else np.ones(len(X), bool)
+        pool = np.flatnonzero(measured & ~in_family) if split.holdout_family else np.flatnonzero(measured)
+        device = str(configs.loc[split.target, "device"])
+        tier = str(configs.loc[split.target, "device_tier"])
+        for k in ks:
+            for draw in range(1 if k == 0 else n_draws):
+                if len(pool) < k:
+                    skipped.append(dict(method="*", k=k, target=split.target,
+                                        reason=f"only {len(pool)} measured models to draw from"))
+                    continue
+                known_idx = _seed(seed, split.target, k, draw).choice(pool, size=k, replace=False)
+                known = np.zeros(len(X), bool)
+                known[known_idx] = True
+                scored = measured & ~known & in_family
+                if scored.sum() < 2:
+                    skipped.append(dict(method="*", k=k, target=split.target,
+                                        reason="fewer than 2 models to score"))
+                    continue
+                y_known = y.iloc[np.sort(known_idx)]
+                for name, fitter in fitters.items():
+                    if fitter.min_known > k:
+                        skipped.append(dict(method=name, k=k, target=split.target,
+                                            reason=f"needs {fitter.min_known} known models"))
+                        continue
+                    try:
+                        pred, low, high = fitter.fit_predict(X, y_known, k, coverage)
+                    except (ValueError, np.linalg.LinAlgError) as exc:  # incl. NotEnoughKnownModels
+                        skipped.append(dict(method=name, k=k, target=split.target,
+                                            reason=_first_line(exc)))
+                        continue
+                    s = scored
+                    rows.append(dict(protocol=split.label, method=name, k=k, draw=draw,
+                                     target=split.target, target_device=device, target_tier=tier,
+                                     holdout_family=split.holdout_family or "",
+                                     n_known=k, n_scored=int(s.sum()),
+                                     **score(true[s], pred[s], low[s], high[s], top1[s])))
+                    keep = measured if not split.holdout_family else measured & (known | in_family)
+                    meta = (split.label, name, k, draw, split.target, device, tier)
+                    preds.append((meta, int(keep.sum()), models[keep], family[keep], known[keep],
+                                  true[keep], pred[keep], low[keep], high[keep]))
+    return rows, _prediction_frame(preds), skipped
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+_META = ("protocol", "method", "k", "draw", "target", "target_device", "target_tier")
+_ARRAYS = ("model", "family", "known", "true_ms", "pred_ms", "low_ms", "high_ms")
+
+
+def _prediction_frame(chunks: list[tuple]) -> pd.DataFrame:
+    """One tidy frame from per-fit arrays (built once: a frame per fit costs more than the fit)."""
+    if not chunks:
+        return pd.DataFrame(columns=list(_META + _ARRAYS))
+    sizes = np.array([c[1] for c in chunks])
+    data: dict[str, Any] = {}
+    for j, column in enumerate(_META):
+        data[column] = np.repeat(np.array([c[0][j] for c in chunks], dtype=object), sizes)
+    for j, column in enumerate(_ARRAYS):
+        data[column] = np.concatenate([np.asarray(c[2 + j]) for c in chunks])
+    frame = pd.DataFrame(data)
+    frame["k"] = frame["k"].astype(int)
+    frame["draw"] = frame["draw"].astype(int)
+    frame["known"] = frame["known"].astype(bool)
+    return frame
+
+
+def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
+             ks: Sequence[int] = DEFAULT_KS, n_draws: int = 3, seed: int = 0,
+             targets: Sequence[str] | None = None, coverage: float = 0.9, n_jobs: int = 1,
+             intervals: bool = True, **protocol_kw: Any) -> EvaluationResult:
+    """Cross-device validation of ``methods`` on ``matrix`` under ``protocol``.
+
+    Metrics are computed on the models that were *not* given as known (and, for
+    ``leave_family_out``, only on the held-out family). Methods whose ``min_known`` exceeds a k are
+    skipped for that k and listed in ``result.skipped``. ``n_jobs`` > 1 runs held-out devices in
+    parallel processes (joblib). ``intervals=False`` skips interval calibration (coverage and
+    width are then NaN), which is most of the cost of the learned methods.
+    """
+    protocol = canonical_protocol(protocol)
+    ks = tuple(sorted(set(int(k) for k in ks)))
+    if any(k < 0 for k in ks):
+        raise ValueError(f"k must be >= 0, got {ks}")
+    factories = _method_factories(methods)
+    splits = make_splits(matrix.configs, protocol, targets=targets, models=matrix.models,
+                         values=matrix.values, **protocol_kw)
+    groups: dict[tuple[str, ...], list[Split]] = defaultdict(list)
+    for split in splits:
+        groups[split.sources].append(split)
+    jobs = list(groups.values())
+    if n_jobs == 1 or len(jobs) == 1:
+        outs = [_run_group(matrix, g, factories, ks, n_draws, seed, coverage, intervals) for g in jobs]
+    else:
+        from joblib import Parallel, delayed
+
+        outs = Parallel(n_jobs=n_jobs)(delayed(_run_group)(matrix, g, factories, ks, n_draws,
+                                                           seed, coverage, intervals) for g in jobs)
+    rows = [r for out in outs for r in out[0]]
+    preds = [out[1] for out in outs if len(out[1])]
+    skipped = [s for out in outs for s in out[2]]
+    predictions = (pd.concat(preds, ignore_index=True) if preds else _prediction_frame([]))
+    for column in ("protocol", "method", "target", "target_device", "target_tier", "family"):
+        predictions[column] = predictions[column].astype("category")
+    return EvaluationResult(
+        predictions=predictions, per_target=pd.DataFrame(rows),
+        skipped=pd.DataFrame(skipped, columns=["method", "k", "target", "reason"]),
+        protocol=protocol, methods=list(factories), ks=ks, n_draws=n_draws, seed=seed,
+        coverage=coverage, protocol_kw={k: str(v) for k, v in protocol_kw.items()},
+        matrix_info=_matrix_info(matrix))
+
+
+def _matrix_info(matrix: Any) -> dict[str, Any]:
+    values = matrix.values
+    digest = pd.util.hash_pandas_object(values.fillna(-1.0), index=True).sum()
+    sources = (sorted(matrix.configs["source"].dropna().astype(str).unique())
+               if "source" in matrix.configs else [])
+    return {"metric": getattr(matrix, "metric", ""), "n_models": int(values.shape[0]),
+            "n_configs": int(values.shape[1]),
+            "n_devices": int(matrix.configs["device"].nunique()),
+            "sources": ",".join(sources),
+            "matrix_hash": f"{int(digest) & 0xFFFFFFFFFFFF:012x}"}
+
+
+__all__ = ["DEFAULT_KS", "evaluate", "score", "submatrix"]

@@ -1,0 +1,122 @@
+"""``effbench run`` (what ``make run`` calls): the whole study on this machine, resumable.
+
+Steps, each skipped or degraded with a message rather than a crash when its input is missing:
+1. import the public data (``$EFFBENCH_DATA``, else ``../shared/data``, else a fetch when online);
+2. profile the 13 seed models here (torch + onnxruntime, 1 thread, 3 s caps; ``--quick``: 5
+   models, 1 s caps; the collector skips configurations already in the store, so a second run
+   costs nothing);
+3. trace FLOPs for measured models that have none (timm's MACs cover most);
+4. run ``experiments/paper.yaml``: MLflow logging, ``evidence.json``, the HTML report;
+5. say where the report is and how to open the MLflow UI.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER = REPO / "experiments" / "paper.yaml"
+
+
+def data_root() -> Path | None:
+    """``$EFFBENCH_DATA``, else ``../shared/data`` beside the repository, else None."""
+    for candidate in (os.environ.get("EFFBENCH_DATA"), REPO.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "aihub").is_dir():
+            return Path(candidate)
+    return None
+
+
+def import_public(store, say: Callable[[str], None]) -> None:
+    from collectors.importers import import_aihub, import_timm
+
+    root = data_root()
+    if root is None:
+        try:
+            from collectors.importers.fetch import fetch
+            root = Path("effbench-data") / "public"
+            for source in ("aihub", "timm"):
+                fetch(source, root / source)
+        except Exception as exc:  # noqa: BLE001 - offline is a normal state, not an error
+            say(f"public data: not found locally and fetch failed ({exc}); continuing without it")
+            return
+    for name, fn in (("aihub", import_aihub), ("timm", import_timm)):
+        if (root / name).is_dir():
+            say(fn(root / name, store).summary())
+
+
+#: ``--quick`` profiles these (5: the fewest a runtime-pair ρ is computed on); the full job all 13.
+QUICK_MODELS = "resnet18,mobilenetv2_100,squeezenet1_1,levit_128s,efficientnet_b0"
+QUICK_SECONDS, FULL_SECONDS = 1.0, 3.0
+
+
+def profile_locally(store, quick: bool, say: Callable[[str], None]) -> None:
+    """torch + onnxruntime, one thread, short timing caps: the ONNX↔PyTorch claim needs both
+    runtimes on one machine, and the whole job must stay within 15 min on 2 cores."""
+    from collectors.local import collect
+
+    summary = collect(QUICK_MODELS if quick else "seed13", ["torch", "onnxruntime"], threads=[1],
+                      store=store, max_seconds_per_model=QUICK_SECONDS if quick else FULL_SECONDS,
+                      progress=False)
+    say(summary.summary())
+
+
+def compute_missing_features(store, say: Callable[[str], None]) -> None:
+    """Trace FLOPs for measured models that neither timm's MACs nor the features table cover
+    (e.g. squeezenet1_1, measured only on AI Hub and locally): without FLOPs a model drops out
+    of every FLOPs analysis."""
+    import models_registry
+    from collectors.features import features_frame
+
+    have: set[str] = set()
+    for table in ("features", "timm_macs"):
+        if table in store.tables():
+            have |= set(store.read(table, columns=["model"])["model"].dropna())
+    wanted = []
+    for model in sorted(set(store.measurements()["model"].dropna()) - have):
+        try:
+            wanted.append(models_registry.resolve(model))
+        except ValueError:      # not in the registry: no builder, nothing to trace
+            continue
+    if not wanted:
+        say("operator features: every measured model already has FLOPs")
+        return
+    frame = features_frame(wanted)
+    say(f"operator features of {len(frame)} models: {store.append(frame, 'features').summary()}")
+
+
+def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
+             report_dir=None, skip_local: bool = False,
+             say: Callable[[str], None] = print) -> Path:
+    """Run every step; return the report's path."""
+    from collectors.store import open_store
+    from predictor.experiment import DEFAULT_REPORT_DIR, run_experiment
+
+    t0 = time.perf_counter()
+    st = open_store(store)
+    steps = [("import public data", lambda: import_public(st, say))]
+    if not skip_local:
+        steps.append(("profile seed models locally", lambda: profile_locally(st, quick, say)))
+    steps.append(("operator features", lambda: compute_missing_features(st, say)))
+    for title, step in steps:
+        say(f"[bold]{title}[/]")
+        try:
+            step()
+        except (ImportError, ValueError, OSError, RuntimeError) as exc:
+            say(f"{title}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+    say("[bold]experiment[/]")
+    result = run_experiment(PAPER, store=st, tracking_uri=tracking_uri, report_dir=report_dir,
+                            progress=say)
+    say(result.summary())
+    report = Path(report_dir or DEFAULT_REPORT_DIR) / "index.html"
+    say(f"report: {report.resolve()}  (open it in a browser)")
+    ui = "effbench ui" + (f" --tracking-uri {tracking_uri}" if tracking_uri else "")
+    say(f"MLflow UI: {ui}   (then open http://127.0.0.1:5000)")
+    say(f"done in {time.perf_counter() - t0:.0f} s")
+    return report
+
+
+__all__ = ["QUICK_MODELS", "compute_missing_features", "data_root", "main_job",
+           "profile_locally"]

@@ -1,0 +1,74 @@
+"""Cross-device transfer methods (scikit-learn estimators) and their persistence.
+
+``METHODS`` maps the names the CLI, the evaluation and Optuna use to the estimator classes;
+``save_method``/``load_method`` store a fitted method as JSON (parameters + learned arrays) plus
+the learned regressor in its own version-stable format (xgboost JSON, skops, coefficient JSON).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from predictor.methods.base import (NotEnoughKnownModels, TransferInputError, TransferMethod,
+                                    dump_json, load_json)
+from predictor.methods.flops import FlopsBaseline
+from predictor.methods.krt import KRTTransfer
+from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
+from predictor.methods.lowrank import LowRankTransfer
+from predictor.methods.rank import RankTransfer
+
+METHODS: dict[str, type[TransferMethod]] = {
+    "flops": FlopsBaseline,
+    "krt": KRTTransfer,
+    "rank": RankTransfer,
+    "xgboost": XGBoostTransfer,
+    "sklearn": SklearnTransfer,
+    "statsmodels": StatsmodelsTransfer,
+    "lowrank": LowRankTransfer,
+}
+LEARNED = ("xgboost", "sklearn", "statsmodels")
+FORMAT_VERSION = 1
+
+
+class UnknownMethod(ValueError):
+    """A method name not in METHODS, or a saved method that cannot be read back."""
+
+
+def make_method(name: str, **params) -> TransferMethod:
+    if name not in METHODS:
+        raise UnknownMethod(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+    return METHODS[name](**params)
+
+
+def save_method(est: TransferMethod, directory: Path) -> None:
+    """Write ``method.json`` (+ the regressor's own file) into ``directory``. Never pickles."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cls = type(est)
+    dump_json(directory / "method.json", {
+        "format_version": FORMAT_VERSION, "class": f"{cls.__module__}.{cls.__qualname__}",
+        "params": est.get_params(deep=False), "state": est._state()})
+    est._save_extra(directory)
+
+
+def load_method(directory: Path) -> TransferMethod:
+    directory = Path(directory)
+    path = directory / "method.json"
+    if not path.exists():
+        raise UnknownMethod(f"{path}: no saved method here")
+    payload = load_json(path)
+    allowed = {f"{c.__module__}.{c.__qualname__}": c for c in METHODS.values()}
+    cls = allowed.get(payload.get("class"))
+    if cls is None:
+        raise UnknownMethod(f"{path}: class {payload.get('class')!r} is not an effbench transfer method")
+    est = cls(**payload["params"])
+    for key, value in payload["state"].items():
+        setattr(est, key, value)
+    est._load_extra(directory)
+    return est
+
+
+__all__ = ["FlopsBaseline", "KRTTransfer", "LEARNED", "LowRankTransfer", "METHODS",
+           "NotEnoughKnownModels", "RankTransfer", "SklearnTransfer", "StatsmodelsTransfer",
+           "TransferInputError", "TransferMethod", "UnknownMethod", "XGBoostTransfer",
+           "load_method", "make_method", "save_method"]

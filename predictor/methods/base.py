@@ -1,0 +1,306 @@
+"""What every transfer method shares: the estimator contract, conformal intervals, persistence.
+
+A transfer method predicts a target configuration's latency for every model from (a) the
+model's latencies on *source* configurations (``src:*`` columns of X) and features, and (b) the
+measured target latency of k *known* models (``y``). All arithmetic is in log space: devices
+differ by factors, not offsets.
+
+Intervals are split-conformal across configurations: the method is re-run on source
+configurations used as pseudo-targets (their whole device removed from the sources, the same k
+known models drawn at random), and the absolute log residuals of the *unknown* models give the
+quantile that ``predict_interval`` widens the point prediction by. Exchangeability is assumed
+between the target configuration and the source configurations, which is what makes the
+calibration honest for a device never seen.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+
+from predictor.design import config_of, device_of, source_columns
+
+COVERAGES = (0.5, 0.8, 0.9, 0.95)
+
+
+class NotEnoughKnownModels(ValueError):
+    """Fewer known target models than the method needs."""
+
+
+class TransferInputError(ValueError):
+    """X / y do not fit together (y's models missing from X, no source columns, bad values)."""
+
+
+def setup_of(config: str) -> str:
+    """A config id without its device part: what a new device shares with a source
+    (runtime|precision|…)."""
+    parts = str(config).split("|", 1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def log_sources(X: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+    """The ``src:*`` block of X as a float array of log ms (NaN where not measured)."""
+    cols = source_columns(X) if columns is None else columns
+    values = X.reindex(columns=cols).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(values)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def store_params(est, params: dict[str, Any]) -> None:
+    """``__init__`` body of every method: keep each keyword argument under its own name and do
+    nothing else (the scikit-learn contract that makes clone/get_params/Optuna work)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
+def source_block(X: pd.DataFrame, y_log: pd.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(source columns, their log values, row positions of the known models) for a fit."""
+    cols = source_columns(X)
+    return cols, log_sources(X, cols), X.index.get_indexer(y_log.index)
+
+
+def nanmedian(A: np.ndarray, axis: int = 0) -> np.ndarray:
+    """NaN-skipping median along an axis (NaN where all are NaN); numpy's own goes through
+    masked arrays and costs milliseconds on the small matrices every fit touches."""
+    A = np.moveaxis(np.asarray(A, dtype=float), axis, -1)
+    S = np.sort(A, axis=-1)  # NaNs sort last
+    n = np.sum(~np.isnan(A), axis=-1)
+    lo = np.take_along_axis(S, np.clip((n - 1) // 2, 0, None)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(S, np.clip(n // 2, 0, None)[..., None], axis=-1)[..., 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
+    """The split-conformal quantile: the ceil((n+1)c)-th smallest |residual|."""
+    r = np.sort(np.asarray(residuals, dtype=float))
+    r = r[np.isfinite(r)]
+    if not len(r):
+        return float("nan")
+    rank = int(np.ceil((len(r) + 1) * coverage))
+    return float(r[min(rank, len(r)) - 1])
+
+
+class TransferMethod(BaseEstimator):
+    """Base of every transfer method (see module docstring).
+
+    Subclasses implement ``_fit(X, y_log)`` (learn from the k known models; ``y_log`` is a
+    Series of log ms) and ``_predict_log(X)`` (log ms for every row), and may override
+    ``_fit_source(X)`` (pre-training on the source configurations alone).
+    """
+
+    min_known: int = 1
+
+    # ------------------------------------------------------------------ contract
+    def _required_known(self) -> int:
+        return self.min_known
+
+    def _check_xy(self, X: pd.DataFrame, y: pd.Series | None = None) -> tuple[pd.DataFrame, pd.Series]:
+        if not isinstance(X, pd.DataFrame):
+            raise TransferInputError(f"X must be a pandas DataFrame from make_design, got {type(X).__name__}")
+        if not source_columns(X):
+            raise TransferInputError("X has no 'src:<config>' columns (build it with make_design)")
+        if y is None:
+            return X, pd.Series(dtype=float)
+        y = pd.Series(y, dtype=float) if not isinstance(y, pd.Series) else y.astype(float)
+        y = y.dropna()
+        missing = y.index.difference(X.index)
+        if len(missing):
+            raise TransferInputError(f"y has models not in X: {list(missing[:3])}")
+        if (y <= 0).any():
+            raise TransferInputError(f"y must be > 0 ms, got {y[y <= 0].iloc[0]!r} for {y[y <= 0].index[0]!r}")
+        need = self._required_known()
+        if len(y) < need:
+            raise NotEnoughKnownModels(
+                f"{type(self).__name__} needs at least {need} known target model(s), got {len(y)}")
+        return X, y
+
+    def fit_source(self, X: pd.DataFrame) -> TransferMethod:
+        """Pre-train on the source configurations alone (no target needed). Resets the interval
+        cache, since it belongs to one set of sources."""
+        X, _ = self._check_xy(X)
+        self.source_model_ = None
+        self._fit_source(X)
+        self.source_fitted_ = True
+        self.source_columns_fit_ = source_columns(X)
+        return self
+
+    def _fit_source(self, X: pd.DataFrame) -> None:
+        """Default: nothing to pre-train."""
+
+    def _has_source(self, X: pd.DataFrame) -> bool:
+        if getattr(self, "_frozen_source", False):
+            return True
+        return (getattr(self, "warm_start", False) and getattr(self, "source_fitted_", False)
+                and getattr(self, "source_columns_fit_", None) == source_columns(X))
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> TransferMethod:
+        X, y = self._check_xy(X, y)
+        if not self._has_source(X):
+            self.fit_source(X)
+        self.target_ = str(y.name) if y.name is not None else None
+        self.n_known_ = int(len(y))
+        self._fit(X, np.log(y))
+        self.n_features_in_ = X.shape[1]
+        if getattr(self, "intervals", True):
+            self._calibrate_intervals(X, len(y))
+        return self
+
+    def _fit(self, X: pd.DataFrame, y_log: pd.Series) -> None:
+        raise NotImplementedError
+
+    def _predict_log(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_known_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first.")
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Predicted ms for every row of X."""
+        self._check_fitted()
+        X, _ = self._check_xy(X)
+        return np.exp(self._predict_log(X))
+
+    # ------------------------------------------------------------------ intervals
+    def _pseudo_estimator(self, pseudo_target: str) -> TransferMethod:
+        """The estimator re-run on one pseudo-target; learned methods reuse a source model that
+        never saw the pseudo-target's device."""
+        est = clone(self)
+        est.set_params(intervals=False, warm_start=False) if "warm_start" in self.get_params() \
+            else est.set_params(intervals=False)
+        return est
+
+    def _calibrate_intervals(self, X: pd.DataFrame, k: int) -> None:
+        cols = source_columns(X)
+        # the residuals depend on the sources' values and the parameters, not on the target:
+        # one calibration serves every draw and every target of a held-out device
+        values = pd.util.hash_pandas_object(X[cols], index=True).to_numpy()
+        key = (k, tuple(cols), int(values.sum()), repr(sorted(self.get_params().items())))
+        cache = getattr(self, "_interval_cache_", None)
+        if cache is None:
+            cache = self._interval_cache_ = {}
+        if key not in cache:
+            cache[key] = self._pseudo_residuals(X, cols, k)
+        self.interval_residuals_ = cache[key]
+        self.interval_q_ = {c: conformal_quantile(self.interval_residuals_, c) for c in COVERAGES}
+
+    def _pseudo_residuals(self, X: pd.DataFrame, cols: list[str], k: int) -> np.ndarray:
+        rng = np.random.default_rng(getattr(self, "random_state", None) or 0)
+        need = max(k, self._required_known())
+        observed = X[cols].notna().sum()
+        candidates = [c for c in cols if observed[c] >= need + 3]
+        order = rng.permutation(len(candidates))[: getattr(self, "n_calibration", 10)]
+        features = [c for c in X.columns if c not in cols]
+        residuals = []
+        for i in order:
+            pseudo = candidates[i]
+            device = device_of(config_of(pseudo))
+            keep = [c for c in cols if device_of(config_of(c)) != device]
+            if not keep:
+                continue
+            y_all = X[pseudo].dropna()
+            y_all.name = config_of(pseudo)
+            Xp = X[features + keep]
+            Xp = Xp[Xp[keep].notna().any(axis=1)]
+            y_all = y_all[y_all.index.isin(Xp.index)]
+            if len(y_all) < need + 1:
+                continue
+            known = rng.choice(len(y_all), size=k, replace=False) if k else np.array([], dtype=int)
+            mask = np.zeros(len(y_all), dtype=bool)
+            mask[known] = True
+            est = self._pseudo_estimator(pseudo)
+            try:
+                est.fit(Xp, y_all[mask])
+            except (NotEnoughKnownModels, TransferInputError):
+                continue  # this draw cannot be scored (e.g. its known models lack FLOPs)
+            unknown = y_all[~mask]
+            pred = est._predict_log(Xp.loc[unknown.index])
+            residuals.append(np.abs(pred - np.log(unknown.to_numpy())))
+        out = np.concatenate(residuals) if residuals else np.array([])
+        return np.sort(out[np.isfinite(out)])
+
+    def predict_interval(self, X: pd.DataFrame, coverage: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Conformal (low, high) ms bounds with the given marginal coverage."""
+        self._check_fitted()
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        if not hasattr(self, "interval_residuals_"):
+            raise NotFittedError(f"{type(self).__name__} was fitted with intervals=False")
+        q = conformal_quantile(self.interval_residuals_, coverage)
+        center = self._predict_log(self._check_xy(X)[0])
+        return np.exp(center - q), np.exp(center + q)
+
+    # ------------------------------------------------------------------ persistence hooks
+    def _save_extra(self, directory: Path) -> None:
+        """Write learned objects that are not plain arrays (an xgboost booster, ...)."""
+
+    def _load_extra(self, directory: Path) -> None:
+        """Read what ``_save_extra`` wrote."""
+
+    def _state(self) -> dict[str, Any]:
+        """Learned attributes stored as JSON (everything ending in '_' that JSON can hold)."""
+        skip = {"source_model_", "fold_models_", "_interval_cache_"}
+        return {k: v for k, v in vars(self).items()
+                if k.endswith("_") and not k.startswith("__") and k not in skip}
+
+
+# ---------------------------------------------------------------------- JSON codec
+def encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": encode(value.tolist()), "dtype": str(value.dtype)}
+    if isinstance(value, pd.Series):
+        return {"__series__": [encode(list(value.index)), encode(value.tolist())], "name": value.name}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k), encode(v)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return {"__float__": repr(v)} if not np.isfinite(v) else v
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.array(decode(value["__ndarray__"]), dtype=value["dtype"])
+        if "__series__" in value:
+            index, values = value["__series__"]
+            return pd.Series(decode(values), index=decode(index), name=value.get("name"), dtype=float)
+        if "__dict__" in value:
+            return {_hashable(decode(k)): decode(v) for k, v in value["__dict__"]}
+        if "__float__" in value:
+            return float(value["__float__"])
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+def dump_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(encode(payload), indent=1, allow_nan=False))
+
+
+def load_json(path: Path) -> Any:
+    return decode(json.loads(path.read_text()))
+
+
+__all__ = ["COVERAGES", "NotEnoughKnownModels", "TransferInputError", "TransferMethod",
+           "conformal_quantile", "decode", "dump_json", "encode", "load_json", "log_sources",
+           "nanmedian", "setup_of", "source_block", "store_params"]

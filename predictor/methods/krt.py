@@ -1,0 +1,106 @@
+"""Known-ratio transfer (KRT): target = source × device ratio.
+
+Assumptions: the target runs every model at a constant speed ratio to *one* source
+configuration; the ratio is the median log ratio over the k ≥ 1 known models (robust to one odd
+model). The source is the one whose log ratio varies least over the known models (the most
+"similar" device; with k = 1 every variance is 0, so the best-covered source wins), or a fixed
+``source``. ``scope="family"`` fits one ratio per model family with the global ratio as fallback
+(families whose operators a runtime accelerates differently). Models the chosen source did not
+measure fall back to the next most similar source. k = 0 is impossible: no ratio without a
+known model.
+
+``ratio_evidence`` is the primitive the other methods reuse.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from predictor.design import SRC, config_of
+from predictor.methods.base import (TransferInputError, TransferMethod, log_sources, nanmedian,
+                                    setup_of, source_block, store_params)
+
+
+def ratio_evidence(L: np.ndarray, known: np.ndarray, y_log: np.ndarray,
+                   center: str = "median") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per source column: (log offset target − source, variance of the log ratio, n pairs).
+
+    ``L`` is models × sources log ms, ``known`` the row positions of the known models.
+    Variance uses n − 1 degrees of freedom and is NaN with fewer than 2 pairs.
+    """
+    R = y_log[:, None] - L[known]
+    n = np.sum(~np.isnan(R), axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
+        offset = nanmedian(R, axis=0) if center == "median" else np.nanmean(R, axis=0)
+        var = np.nansum((R - np.nanmean(R, axis=0)) ** 2, axis=0) / np.maximum(n - 1, 1)
+    var = np.where(n >= 2, var, np.nan)
+    offset = np.where(n >= 1, offset, np.nan)
+    return offset, var, n
+
+
+def first_available(P: np.ndarray) -> np.ndarray:
+    """Row-wise first non-NaN value of P (columns in preference order); NaN if none."""
+    ok = ~np.isnan(P)
+    idx = np.argmax(ok, axis=1)
+    out = P[np.arange(len(P)), idx]
+    out[~ok.any(axis=1)] = np.nan
+    return out
+
+
+def setup_penalty(columns: list[str], target: str | None) -> np.ndarray:
+    """1 for sources whose runtime|precision|… differs from the target's, else 0."""
+    if not target:
+        return np.zeros(len(columns))
+    want = setup_of(target)
+    return np.array([setup_of(config_of(c)) != want for c in columns], dtype=float)
+
+
+class KRTTransfer(TransferMethod):
+    min_known = 1
+
+    def __init__(self, scope: str = "global", source: str | None = None,
+                 prefer_same_setup: bool = False, intervals: bool = True, n_calibration: int = 10,
+                 random_state: int | None = 0):
+        store_params(self, locals())
+
+    def _fit(self, X: pd.DataFrame, y_log: pd.Series) -> None:
+        if self.scope not in ("global", "family"):
+            raise TransferInputError(f"scope must be 'global' or 'family', got {self.scope!r}")
+        cols, L, known = source_block(X, y_log)
+        offset, var, n = ratio_evidence(L, known, y_log.to_numpy())
+        usable = n >= 1
+        if not usable.any():
+            raise TransferInputError("no source configuration measured any of the known models")
+        coverage = np.sum(~np.isnan(L), axis=0)
+        score = np.where(np.isnan(var), 0.0, var)
+        if self.prefer_same_setup:
+            score = score + 10.0 * setup_penalty(cols, y_log.name)
+        order = np.lexsort((-n, -coverage, score))
+        order = order[usable[order]]
+        if self.source is not None:
+            fixed = self.source if self.source.startswith(SRC) else SRC + self.source
+            if fixed not in cols:
+                raise TransferInputError(f"source {self.source!r} is not a source column of X")
+            first = cols.index(fixed)
+            order = np.array([first] + [i for i in order if i != first])
+        self.source_columns_ = [cols[i] for i in order]
+        self.offsets_ = offset[order]
+        self.source_ = config_of(self.source_columns_[0])
+        self.ratio_ = float(np.exp(self.offsets_[0]))
+        self.family_offsets_ = {}
+        if self.scope == "family" and "family" in X:
+            primary = L[known, order[0]]
+            resid = pd.Series(y_log.to_numpy() - primary - self.offsets_[0], index=y_log.index)
+            fam = X.loc[y_log.index, "family"].astype(str)
+            self.family_offsets_ = resid.groupby(fam).median().dropna().to_dict()
+
+    def _predict_log(self, X: pd.DataFrame) -> np.ndarray:
+        P = log_sources(X, self.source_columns_) + self.offsets_
+        out = first_available(P)
+        if self.family_offsets_ and "family" in X:
+            out = out + X["family"].astype(str).map(self.family_offsets_).fillna(0.0).to_numpy(dtype=float)
+        return out

@@ -1,0 +1,137 @@
+"""``effbench predict / train / evaluate`` end to end on the real AI Hub data.
+
+The main use case: a device the store has never seen. One real device is deleted from a copy of
+the AI Hub store, five of its real measurements become ``known.csv``, and the predicted ranking
+of the other models is compared with the device's real measurements.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from collectors.store import ParquetStore
+from models_registry import canonical_id
+from predictor.cli import app
+from predictor.metrics import spearman
+
+DEVICE = "Samsung Galaxy S23"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def held_out(real_store, tmp_path_factory):
+    """(store without DEVICE, known.csv with 5 of its tflite/float models, truth per model)."""
+    rows = real_store.measurements(latest=True, source="aihub")
+    target = rows[(rows.device == DEVICE) & (rows.runtime == "tflite") & (rows.precision == "float")]
+    if target["model"].nunique() < 15:
+        pytest.skip(f"{DEVICE} tflite/float has too few models in the public data")
+    truth = target.groupby("model")["ms_per_sample"].median()
+    folder = tmp_path_factory.mktemp("held_out")
+    store = ParquetStore(folder / "store")
+    everything = real_store.read()
+    store.append(everything[(everything.source == "aihub") & (everything.device != DEVICE)])
+    for table in ("accuracy",):
+        extra = real_store.read(table)
+        if len(extra):
+            store.append(extra, table)
+    known = truth.sample(5, random_state=3).rename("latency_ms").rename_axis("model").reset_index()
+    known.to_csv(folder / "known.csv", index=False)
+    return store, folder / "known.csv", truth
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_predict_a_device_absent_from_the_store(held_out, tmp_path):
+    store, known, truth = held_out
+    assert DEVICE not in set(store.read(columns=["device"])["device"])
+    out = tmp_path / "preds.csv"
+    result = invoke("predict", "--store", store.root, "--device", DEVICE, "--runtime", "tflite",
+                    "--precision", "float", "--known", known, "--method", "krt", "--out", out)
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out)
+    assert preds["known"].sum() == 5 and (preds["method"] == "krt").all()
+    unknown = preds[~preds["known"]].assign(model=lambda d: d["model"].map(canonical_id))
+    joined = unknown.merge(truth.rename("true").rename_axis("model").reset_index(), on="model")
+    assert len(joined) >= 10
+    rho = spearman(joined["true"], joined["latency_ms_pred"])
+    assert rho > 0.75, f"Spearman vs the real {DEVICE} measurements: {rho:.3f}"
+
+
+def test_predict_auto_caches_its_choice(held_out, tmp_path):
+    store, known, _ = held_out
+    out = tmp_path / "preds.csv"
+    result = invoke("predict", "--store", store.root, "--device", DEVICE, "--runtime", "tflite",
+                    "--precision", "float", "--known", known, "--models",
+                    "resnet50,mobilenet_v2,squeezenet1_1", "--out", out)
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out)
+    assert sorted(preds["model"]) == ["mobilenet_v2", "resnet50", "squeezenet1_1"]
+    cache = json.loads((store.root / "auto_method.json").read_text())
+    assert list(cache.values()) == [preds["method"].iloc[0]]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model,latency_ms\nresnet50,1.5\nmobilenet_v2,-2\n", "known.csv row 2: latency_ms must be > 0"),
+    ("model,ms\nresnet50,1.5\n", "known.csv: missing column(s) ['latency_ms']"),
+    ("model,latency_ms\nresnet50,1.5\nqq zz!,3\n", "known.csv row 2: unknown model 'qq zz!'"),
+    ("model,latency_ms\nresnet50,NaN\n", "known.csv row 1: latency_ms must be a finite number"),
+])
+def test_bad_known_file_is_one_line_and_exit_2(held_out, tmp_path, text, message):
+    store, _, _ = held_out
+    (tmp_path / "known.csv").write_text(text)
+    result = invoke("predict", "--store", store.root, "--device", "NewPhone", "--runtime", "tflite",
+                    "--precision", "float", "--known", tmp_path / "known.csv", "--out",
+                    tmp_path / "p.csv")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_unknown_model_in_models_option_names_close_matches(held_out, tmp_path):
+    store, known, _ = held_out
+    result = invoke("predict", "--store", store.root, "--device", DEVICE, "--runtime", "tflite",
+                    "--precision", "float", "--known", known, "--method", "krt",
+                    "--models", "resnet50,resnet5O", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "resnet5O" in result.output and "close matches" in result.output
+
+
+def test_train_then_predict_from_the_registry(held_out, tmp_path):
+    store, known, truth = held_out
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = invoke("train", "--store", store.root, "--method", "lowrank", "--name", "s23-lowrank",
+                    "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    assert "models:/s23-lowrank/1" in result.output
+    out = tmp_path / "preds.csv"
+    result = invoke("predict", "--model-uri", "models:/s23-lowrank/latest", "--tracking-uri", uri,
+                    "--device", DEVICE, "--runtime", "tflite", "--precision", "float",
+                    "--known", known, "--out", out)
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out)
+    assert (preds["method"] == "lowrank").all()
+    unknown = preds[~preds["known"]].assign(model=lambda d: d["model"].map(canonical_id))
+    joined = unknown.merge(truth.rename("true").rename_axis("model").reset_index(), on="model")
+    assert spearman(joined["true"], joined["latency_ms_pred"]) > 0.7
+
+
+def test_evaluate_prints_and_logs(held_out, tmp_path):
+    store, _, _ = held_out
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = invoke("evaluate", "--store", store.root, "--protocol", "lodo", "--k", 1, "--k", 5,
+                    "--methods", "krt,flops", "--draws", 1, "--no-intervals", "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    assert "best at k=5: krt" in result.output and "logged MLflow run" in result.output
+    import mlflow
+
+    runs = mlflow.MlflowClient(tracking_uri=uri).search_runs(["0", "1"], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].data.params["methods"] == "krt,flops"
+    assert len(runs) - 1 == int(parents[0].data.params["n_targets"])  # one child per target

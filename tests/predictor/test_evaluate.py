@@ -1,0 +1,266 @@
+"""Cross-device validation mechanics on a small synthetic matrix.
+
+A tiny stand-in method (median log-ratio transfer) keeps these tests independent of the real
+methods' speed; what is tested is the protocol: no leakage, scoring on unknown models only,
+min_known handling, per-family aggregation and CIs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator
+
+from predictor.design import source_columns
+from predictor.evaluation import evaluate, make_splits
+from predictor.evaluation.protocols import ProtocolError
+from predictor.matrix import LatencyMatrix
+
+TIERS = {"dev0": "gpu", "dev1": "gpu", "dev2": "cpu", "dev3": "cpu", "dev4": "edge", "dev5": "edge"}
+SETUPS = ("tflite|float", "qnn|float", "onnx|w8a8")
+FAMILIES = ("mobile_cnn", "standard_cnn", "transformer", "hybrid")
+
+
+def tiered_matrix(n_models: int = 24, noise: float = 0.03, seed: int = 0) -> LatencyMatrix:
+    """6 devices (two per tier) × 3 setups; log latency = model + device + setup + rank-1 term +
+    noise; devices first seen on successive days; FLOPs and top-1 known for every model."""
+    rng = np.random.default_rng(seed)
+    models = pd.Index([f"m{i:03d}" for i in range(n_models)], name="model")
+    size = rng.normal(1.5, 1.0, n_models)
+    u = rng.normal(0, 0.4, n_models)
+    values, rows = {}, {}
+    for d, (device, tier) in enumerate(TIERS.items()):
+        speed = rng.normal(0, 0.7)
+        for s, setup in enumerate(SETUPS):
+            runtime, precision = setup.split("|")
+            config = f"{device}|{setup}"
+            log = size + speed + 0.3 * s + u * rng.normal(0, 0.2) + rng.normal(0, noise, n_models)
+            values[config] = np.exp(log)
+            rows[config] = dict(device=device, device_tier=tier, runtime=runtime,
+                                precision=precision, layout=None, batch_size=1, source="aihub",
+                                first_seen=pd.Timestamp("2025-01-01") + pd.Timedelta(days=d),
+                                n_models=n_models)
+    table = pd.DataFrame({"family": [FAMILIES[i % 4] for i in range(n_models)],
+                          "input_size": 224.0, "flops": np.exp(size + 20),
+                          "top1": rng.uniform(60, 85, n_models)}, index=models)
+    table["family"] = table["family"].astype("string")
+    frame = pd.DataFrame(values, index=models)
+    frame.columns.name = "config"
+    return LatencyMatrix(frame, pd.DataFrame.from_dict(rows, orient="index"), table, "latency")
+
+
+class RatioStandIn(BaseEstimator):
+    """Median log-ratio of the known models to each source, averaged: a KRT in ten lines."""
+    min_known = 1
+
+    def __init__(self, spread: float = 1.25):
+        self.spread = spread
+
+    def fit(self, X, y):
+        if len(y) < self.min_known:
+            raise ValueError("needs a known model")
+        self.seen_columns_ = list(X.columns)
+        src = X[source_columns(X)]
+        self.shift_ = np.nanmedian(np.log(y.to_numpy())[:, None] - np.log(src.loc[y.index].to_numpy()),
+                                   axis=0)
+        return self
+
+    def predict(self, X):
+        logs = np.log(X[source_columns(X)].to_numpy()) + self.shift_
+        return np.exp(np.nanmean(logs, axis=1))
+
+    def predict_interval(self, X, coverage):
+        p = self.predict(X)
+        return p / self.spread, p * self.spread
+
+
+class MeanStandIn(BaseEstimator):
+    """Needs no known model: the geometric mean over sources (a k = 0 method)."""
+    min_known = 0
+
+    def fit(self, X, y):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return np.exp(np.nanmean(np.log(X[source_columns(X)].to_numpy()), axis=1))
+
+
+class SpyStandIn(RatioStandIn):
+    """Records every design it is fitted on, to check what a method could see."""
+    log: list = []
+
+    def fit(self, X, y):
+        SpyStandIn.log.append((list(X.columns), list(y.index)))
+        return super().fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def matrix() -> LatencyMatrix:
+    return tiered_matrix()
+
+
+@pytest.fixture(scope="module")
+def lodo(matrix):
+    return evaluate(matrix, {"ratio": RatioStandIn(), "mean": MeanStandIn()}, "lodo",
+                    ks=(0, 1, 3), n_draws=2, seed=0)
+
+
+def test_lodo_sources_never_include_the_held_out_device(matrix):
+    splits = make_splits(matrix.configs, "lodo")
+    assert len(splits) == matrix.values.shape[1]
+    device = matrix.configs["device"]
+    for split in splits:
+        assert split.target not in split.sources
+        assert not (device[list(split.sources)] == device[split.target]).any()
+
+
+def test_fitted_designs_hold_no_column_of_the_held_out_device(matrix):
+    SpyStandIn.log = []
+    result = evaluate(matrix, {"spy": SpyStandIn()}, "lodo", ks=(3,), n_draws=1)
+    assert len(SpyStandIn.log) == len(result.per_target) == matrix.values.shape[1]
+    for (columns, _), target in zip(SpyStandIn.log, result.per_target["target"]):
+        held_out = matrix.configs.loc[target, "device"]
+        leaked = [c for c in columns if c.startswith("src:") and
+                  matrix.configs.loc[c[4:], "device"] == held_out]
+        assert not leaked, f"{target}: sources of the held-out device {leaked}"
+
+
+def test_metrics_are_on_unknown_models_only(lodo, matrix):
+    p = lodo.predictions
+    for (method, k, draw, target), grp in p.groupby(["method", "k", "draw", "target"], observed=True):
+        assert grp["known"].sum() == k
+        row = lodo.per_target[(lodo.per_target.method == method) & (lodo.per_target.k == k)
+                              & (lodo.per_target.draw == draw) & (lodo.per_target.target == target)]
+        assert int(row["n_scored"].iloc[0]) == len(grp) - k == matrix.values[target].notna().sum() - k
+
+
+def test_known_models_do_not_count_towards_accuracy(matrix):
+    """A method that is exact on the known models and wrong elsewhere must score 0 within-10 %."""
+
+    class EchoKnown(BaseEstimator):
+        min_known = 1
+
+        def fit(self, X, y):
+            self.y_ = y
+            return self
+
+        def predict(self, X):
+            return self.y_.reindex(X.index).fillna(1e6).to_numpy()
+
+    result = evaluate(matrix, {"echo": EchoKnown()}, "lodo", ks=(3,), n_draws=1)
+    assert (result.per_target["within_10"] == 0).all()
+    known = result.predictions[result.predictions["known"]]
+    assert np.allclose(known["pred_ms"], known["true_ms"])
+
+
+def test_k0_runs_only_methods_that_need_no_known_model(lodo):
+    at0 = lodo.per_target[lodo.per_target.k == 0]
+    assert set(at0["method"]) == {"mean"}
+    reasons = lodo.skipped[(lodo.skipped.method == "ratio") & (lodo.skipped.k == 0)]["reason"]
+    assert len(reasons) == lodo.per_target["target"].nunique()
+    assert reasons.str.contains("needs 1 known").all()
+    assert set(lodo.per_target[lodo.per_target.k == 3]["method"]) == {"ratio", "mean"}
+
+
+def test_summary_has_bootstrap_cis_over_devices(lodo):
+    frame = lodo.to_frame()
+    assert {"value", "low", "high", "n"} <= set(frame.columns)
+    w10 = frame[(frame.metric == "within_10") & (frame.method == "ratio") & (frame.k == 3)].iloc[0]
+    assert w10.n == 6 and w10.low <= w10.value <= w10.high
+    assert w10.value > 0.5  # low-rank data with 5 % noise: ratio transfer is mostly within 10 %
+    sp = lodo.estimate("ratio", 3, "spearman")
+    assert sp.value > 0.8 and sp.low < sp.high
+    assert lodo.best_method(3) == "ratio"
+    method, share = lodo.beats_reference(3, reference="mean")
+    assert method == "ratio" and 0 <= share.value <= 1 and share.n == 6
+    table = lodo.summary()
+    assert table.row_count == len(frame[["method", "k"]].drop_duplicates())
+
+
+def test_coverage_and_width_come_from_intervals(lodo):
+    ratio = lodo.per_target[lodo.per_target.method == "ratio"]
+    assert ratio["coverage"].between(0, 1).all()
+    assert np.allclose(ratio["interval_width"], 1.25 - 1 / 1.25)
+    assert lodo.per_target[lodo.per_target.method == "mean"]["coverage"].isna().all()
+
+
+def test_pareto_scores_use_top1(lodo):
+    assert lodo.per_target["pareto_f1"].between(0, 1).all()
+
+
+def test_per_family_aggregation(lodo, matrix):
+    fam = lodo.per_family(k=3)
+    assert set(fam["family"]) == set(matrix.models["family"])
+    assert {"within_10_low", "within_10_high", "spearman", "n_devices"} <= set(fam.columns)
+    assert (fam["n_devices"] == 6).all()
+    assert (fam["within_10_low"] <= fam["within_10"] + 1e-12).all()
+
+
+def test_tier_to_tier_restricts_sources_and_targets(matrix):
+    result = evaluate(matrix, [RatioStandIn()], "tier", ks=(3,), n_draws=1,
+                      source_tier="gpu", target_tier="edge")
+    assert set(result.per_target["protocol"]) == {"tier:gpu->edge"}
+    assert set(result.per_target["target_tier"]) == {"edge"}
+    splits = make_splits(matrix.configs, "tier_to_tier")
+    labels = {s.label for s in splits}
+    assert labels == {f"tier:{a}->{b}" for a in ("cpu", "edge", "gpu")
+                      for b in ("cpu", "edge", "gpu") if a != b}
+    tiers = matrix.configs["device_tier"]
+    for split in splits:
+        src, tgt = split.label[5:].split("->")
+        assert (tiers[list(split.sources)] == src).all() and tiers[split.target] == tgt
+
+
+def test_leave_family_out_scores_only_the_held_out_family(matrix):
+    result = evaluate(matrix, [RatioStandIn()], "family", ks=(3,), n_draws=1,
+                      families=["transformer"])
+    p = result.predictions
+    assert set(p[~p["known"]]["family"]) == {"transformer"}
+    assert "transformer" not in set(p[p["known"]]["family"])
+    assert (result.per_target["holdout_family"] == "transformer").all()
+
+
+def test_time_split_uses_first_seen(matrix):
+    cutoff = pd.Timestamp("2025-01-04")
+    splits = make_splits(matrix.configs, "time", cutoff=cutoff)
+    seen = pd.to_datetime(matrix.configs["first_seen"])
+    assert splits and all((seen[list(s.sources)] < cutoff).all() for s in splits)
+    assert all(seen[s.target] >= cutoff for s in splits)
+    with pytest.raises(ProtocolError, match="no target device"):
+        make_splits(matrix.configs, "time", cutoff="2030-01-01")
+
+
+def test_bad_requests_fail_with_one_clear_error(matrix):
+    with pytest.raises(ProtocolError, match="unknown protocol"):
+        evaluate(matrix, [RatioStandIn()], "leave-one-out")
+    with pytest.raises(ProtocolError, match="unknown target"):
+        evaluate(matrix, [RatioStandIn()], targets=["nope"])
+    with pytest.raises(ValueError, match="unknown method"):
+        evaluate(matrix, "krt,not_a_method")
+
+
+def test_result_protocol_for_tracking(lodo):
+    params, metrics = lodo.params(), lodo.metrics()
+    assert params["protocol"] == "lodo" and params["data.n_devices"] == 6
+    assert "ratio.k3.within_10" in metrics and "pareto_f1" in metrics
+    assert all(isinstance(v, float) for v in metrics.values())
+    tables = lodo.tables()
+    assert {"summary", "per_target", "predictions", "per_family"} <= set(tables)
+    figures = lodo.figures()
+    assert set(figures) == {"predicted_vs_true", "error_by_family"}
+    nested = lodo.nested_metrics("target")
+    assert len(nested) == matrix_configs(lodo) and all("ratio.k3.within_10" in v for v in nested.values())
+
+
+def matrix_configs(result) -> int:
+    return result.per_target["target"].nunique()
+
+
+def test_real_methods_on_synthetic_data(matrix):
+    """The registered methods run through the protocol (KRT is exact up to noise here)."""
+    result = evaluate(matrix, "krt,flops", "lodo", ks=(0, 3), n_draws=1, intervals=False)
+    krt = result.estimate("krt", 3, "spearman")
+    assert krt.value > 0.8
+    assert set(result.per_target[result.per_target.k == 0]["method"]) <= {"flops"}
