@@ -96,10 +96,9 @@ def config_ids(df: pd.DataFrame, config_by: tuple[str, ...] = CONFIG_BY) -> pd.S
             text = ("bs" + n.astype("Int64").astype(str)).where(n.notna() & (n != 1))
         else:
             text = values.astype("string").where(values.notna() & (values.astype("string") != ""))
-        parts.append(text.astype(object))
-    joined = pd.concat(parts, axis=1).apply(lambda r: "|".join(v for v in r if isinstance(v, str)), axis=1,
-                                            raw=True) if len(df) else pd.Series(dtype=str)
-    return joined.astype(str)
+        parts.append(text.astype(object).tolist())
+    joined = ["|".join(v for v in row if isinstance(v, str)) for row in zip(*parts)]
+    return pd.Series(joined, index=df.index, dtype=str)
 
 
 def _model_table(df: pd.DataFrame, index: pd.Index, features: pd.DataFrame | None,
@@ -196,11 +195,11 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
     values = values.sort_index().sort_index(axis=1)
     values.columns = values.columns.astype(str)
     values.columns.name = "config"
-    first = lambda s: s.dropna().iloc[0] if s.notna().any() else None  # noqa: E731
     g = df.groupby("config")
     configs = pd.DataFrame(index=values.columns)
     for column in ("device", "device_tier", "runtime", "precision", "layout", "batch_size", "source"):
-        configs[column] = g[column].agg(first).reindex(values.columns) if column in df else None
+        # GroupBy.first skips nulls: the first non-null value per configuration
+        configs[column] = g[column].first().reindex(values.columns) if column in df else None
     configs["first_seen"] = (g["measured_at"].min().reindex(values.columns) if "measured_at" in df
                              else pd.NaT)
     configs["n_models"] = values.notna().sum().astype(int)
@@ -212,7 +211,7 @@ def matrix_from_store(store, metric: str = "latency", sources: Iterable[str] | N
                       **kw) -> LatencyMatrix:
     """:func:`build_matrix` over a store's latest view and its auxiliary tables."""
     filters = {"source": list(sources)} if sources is not None else {}
-    measurements = store.measurements(latest=True, **filters)
+    measurements = store.measurements(**filters)  # build_matrix takes the latest view
 
     def table(name: str) -> pd.DataFrame | None:
         try:

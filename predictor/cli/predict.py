@@ -108,6 +108,8 @@ def evaluate(
     methods: str = typer.Option("all", "--methods", help="all or a comma-separated list."),
     source: Optional[str] = typer.Option(None, "--source", help="aihub|timm (default: both)."),
     metric: str = typer.Option("latency", "--metric"),
+    since: Optional[str] = typer.Option(None, "--since",
+                                        help="Only measurements taken on or after this date (YYYY-MM-DD)."),
     n_draws: int = typer.Option(3, "--draws", help="Random known sets per (target, k)."),
     seed: int = typer.Option(0, "--seed"),
     jobs: int = typer.Option(1, "--jobs", help="Parallel processes over held-out devices."),
@@ -123,7 +125,8 @@ def evaluate(
     from predictor.tracking import log_result, store_snapshot
 
     handle = _open(store)
-    matrix = matrix_from_store(handle, metric=metric, sources=[source] if source else None)
+    matrix = matrix_from_store(handle, metric=metric, sources=[source] if source else None,
+                               since=since)
     result = run_evaluation(matrix, methods, protocol, ks=k, n_draws=n_draws, seed=seed,
                             n_jobs=jobs, intervals=intervals)
     console.print(result.summary())
