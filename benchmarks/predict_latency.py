@@ -22,18 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def held_out_store(source_dir: str, device: str, folder: Path):
     """A copy of the store without ``device`` and a known.csv of 5 of its tflite/float models."""
-    from collectors.store import ParquetStore
+    from collectors.store import ParquetStore, copy_store
 
     source = ParquetStore(source_dir)
     rows = source.read()
     target = rows[(rows.device == device) & (rows.runtime == "tflite") & (rows.precision == "float")]
     truth = target.sort_values("measured_at").groupby("model")["ms_per_sample"].last()
-    store = ParquetStore(folder / "store")
-    store.append(rows[rows.device != device])
-    for table in ("accuracy", "timm_macs", "features"):
-        extra = source.read(table)
-        if len(extra):
-            store.append(extra, table)
+    store = copy_store(source, folder / "store", keep=lambda df: df.device != device)
     known = truth.sample(5, random_state=1).rename("latency_ms").rename_axis("model").reset_index()
     known.to_csv(folder / "known.csv", index=False)
     return store, folder / "known.csv", truth

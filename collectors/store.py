@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +159,24 @@ class ParquetStore(MeasurementStore):
         return 1
 
 
+def copy_store(source: MeasurementStore, root: str | os.PathLike[str],
+               keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> ParquetStore:
+    """A new store at ``root`` with the measurements ``keep`` selects and every auxiliary table.
+
+    Why: holding a device out of a store (to show that a prediction works for a device the store
+    has never seen) must not drop the accuracy and FLOPs tables the predictors join on.
+    """
+    target = ParquetStore(root)
+    rows = source.read(MEASUREMENTS)
+    target.append(rows[keep(rows)] if keep is not None else rows)
+    for table in TABLE_KEYS:
+        if table != MEASUREMENTS:
+            extra = source.read(table)
+            if len(extra):
+                target.append(extra, table)
+    return target
+
+
 def store_path(path: str | os.PathLike[str] | None = None) -> Path:
     """``--store`` if given, else ``$EFFBENCH_STORE``, else ``./effbench-data/store``."""
     return Path(path or os.environ.get("EFFBENCH_STORE") or DEFAULT_STORE)
@@ -168,5 +186,5 @@ def open_store(path: str | os.PathLike[str] | None = None) -> ParquetStore:
     return ParquetStore(store_path(path))
 
 
-__all__ = ["AppendResult", "COLUMNS", "DEFAULT_STORE", "MEASUREMENTS", "MeasurementStore",
+__all__ = ["AppendResult", "COLUMNS", "copy_store", "DEFAULT_STORE", "MEASUREMENTS", "MeasurementStore",
            "ParquetStore", "StoreError", "TABLE_KEYS", "latest_view", "open_store", "store_path"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from collectors.store import ParquetStore
+from collectors.store import copy_store
 from models_registry import canonical_id
 from predictor.cli import app
 from predictor.metrics import spearman
@@ -31,13 +31,8 @@ def held_out(real_store, tmp_path_factory):
         pytest.skip(f"{DEVICE} tflite/float has too few models in the public data")
     truth = target.groupby("model")["ms_per_sample"].median()
     folder = tmp_path_factory.mktemp("held_out")
-    store = ParquetStore(folder / "store")
-    everything = real_store.read()
-    store.append(everything[(everything.source == "aihub") & (everything.device != DEVICE)])
-    for table in ("accuracy",):
-        extra = real_store.read(table)
-        if len(extra):
-            store.append(extra, table)
+    store = copy_store(real_store, folder / "store",
+                       keep=lambda df: (df.source == "aihub") & (df.device != DEVICE))
     known = truth.sample(5, random_state=3).rename("latency_ms").rename_axis("model").reset_index()
     known.to_csv(folder / "known.csv", index=False)
     return store, folder / "known.csv", truth
