@@ -12,8 +12,10 @@ from rich.console import Console
 
 app = typer.Typer(help="effbench: measure, import, predict and analyse image-classifier efficiency "
                        "across devices.", no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+# Rich falls back to 80 columns when output is not a terminal; tables logged to files or CI
+# would then truncate their labels, so a pipe gets a wide console.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
