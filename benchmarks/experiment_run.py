@@ -18,15 +18,13 @@ from pathlib import Path
 from collectors.store import ParquetStore
 from predictor.analyses import StudyData
 from predictor.experiment import load_spec, run_experiment
-from predictor.main_job import PAPER, data_root
+from collectors.importers import import_public, public_data_root
+from predictor.main_job import PAPER
 
 
 def import_shared(root: Path, store: ParquetStore) -> float:
-    from collectors.importers import import_aihub, import_timm
-
     start = time.perf_counter()
-    import_aihub(root / "aihub", store)
-    import_timm(root / "timm", store)
+    import_public(root, store)
     return time.perf_counter() - start
 
 
@@ -39,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="effbench-bench-"))
     if args.store is None:
-        root = data_root()
+        root = public_data_root()
         if root is None:
             raise SystemExit("public data not found: set EFFBENCH_DATA or place ../shared/data")
         store = ParquetStore(work / "store")

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from collectors.importers import import_aihub, import_timm  # noqa: E402
+from collectors.importers import import_aihub, import_timm, public_data_root  # noqa: E402
 from collectors.store import ParquetStore  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def cpu_seconds() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("EFFBENCH_DATA") or REPO.parent / "shared" / "data"))
+                        default=public_data_root() or REPO.parent / "shared" / "data")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = ParquetStore(Path(tmp) / "store")

@@ -32,13 +32,14 @@ def open_or_import(store_dir: str | None):
 
     if store_dir:
         return ParquetStore(store_dir)
-    from collectors.importers import import_aihub, import_timm
+    from collectors.importers import import_public, public_data_root
 
-    data = Path(os.environ.get("EFFBENCH_DATA") or REPO.parent / "shared" / "data")
+    data = public_data_root()
+    if data is None:
+        raise SystemExit("public data not found: set EFFBENCH_DATA or place ../shared/data")
     store = ParquetStore(Path(tempfile.mkdtemp(prefix="lodo-store-")))
     t = time.perf_counter()
-    import_aihub(data / "aihub", store)
-    import_timm(data / "timm", store)
+    import_public(data, store)
     console.print(f"imported {data} in {time.perf_counter() - t:.0f} s (not timed below)")
     return store
 

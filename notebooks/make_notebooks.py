@@ -16,15 +16,15 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 SETUP = '''%matplotlib inline
-import os, sys, tempfile
+import sys, tempfile
 from pathlib import Path
 
 # the repository is the first folder upwards that holds predictor/; the data is beside it
 REPO = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "predictor").is_dir())
 sys.path.insert(0, str(REPO))
-DATA = Path(os.environ.get("EFFBENCH_DATA") or REPO.parent / "shared" / "data")
+from collectors.importers import import_timm, public_data_root
 
-from collectors.importers import import_timm
+DATA = public_data_root()
 from collectors.store import ParquetStore
 from predictor.analyses import StudyData
 

@@ -12,7 +12,6 @@ Steps, each skipped or degraded with a message rather than a crash when its inpu
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,18 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "experiments" / "paper.yaml"
 
 
-def data_root() -> Path | None:
-    """``$EFFBENCH_DATA``, else ``../shared/data`` beside the repository, else None."""
-    for candidate in (os.environ.get("EFFBENCH_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "aihub").is_dir():
-            return Path(candidate)
-    return None
+def import_public_data(store, say: Callable[[str], None]) -> None:
+    from collectors.importers import import_public, public_data_root
 
-
-def import_public(store, say: Callable[[str], None]) -> None:
-    from collectors.importers import import_aihub, import_timm
-
-    root = data_root()
+    root = public_data_root()
     if root is None:
         try:
             from collectors.importers.fetch import fetch
@@ -42,9 +33,8 @@ def import_public(store, say: Callable[[str], None]) -> None:
         except Exception as exc:  # noqa: BLE001 - offline is a normal state, not an error
             say(f"public data: not found locally and fetch failed ({exc}); continuing without it")
             return
-    for name, fn in (("aihub", import_aihub), ("timm", import_timm)):
-        if (root / name).is_dir():
-            say(fn(root / name, store).summary())
+    for summary in import_public(root, store):
+        say(summary.summary())
 
 
 #: ``--quick`` profiles these (5: the fewest a runtime-pair ρ is computed on); the full job all 13.
@@ -96,7 +86,7 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
 
     t0 = time.perf_counter()
     st = open_store(store)
-    steps = [("import public data", lambda: import_public(st, say))]
+    steps = [("import public data", lambda: import_public_data(st, say))]
     if not skip_local:
         steps.append(("profile seed models locally", lambda: profile_locally(st, quick, say)))
     steps.append(("operator features", lambda: compute_missing_features(st, say)))
@@ -118,5 +108,5 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
     return report
 
 
-__all__ = ["QUICK_MODELS", "compute_missing_features", "data_root", "main_job",
+__all__ = ["QUICK_MODELS", "compute_missing_features", "import_public_data", "main_job",
            "profile_locally"]
