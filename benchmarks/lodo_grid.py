@@ -3,7 +3,9 @@
 Prints (1) the AI Hub LODO grid (all methods × k ∈ {0, 1, 3, 5, 10}, 3 draws) with its wall time
 (goal: ≤ 3 min on 2 cores), (2) at k = 5: mean within-10 % and Spearman per method with 95 %
 bootstrap CIs over held-out devices, per family, and the share of held-out devices where the best
-method beats KRT, (3) the same k = 5 protocol on timm's GPU/CPU configurations.
+method beats KRT, (3) the same k = 5 protocol on timm's GPU/CPU configurations, (4) for both, the in-sample
+single-source ceiling (the best other-device source with the ratio fitted on every target model),
+and the AI Hub k = 5 result without as-of alignment of the sources.
 
     python benchmarks/lodo_grid.py [--store DIR] [--jobs 2] [--no-intervals] [--methods all]
 
@@ -60,18 +62,32 @@ def k5_table(result, k: int = 5) -> Table:
 def report(result, label: str, k: int = 5) -> None:
     console.print(k5_table(result, k))
     best, beats = result.beats_reference(k)
-    console.print(f"[{label}] best method at k={k} by within-10 %: {best}; beats KRT on "
+    console.print(f"\\[{label}] best method at k={k} by within-10 %: {best}; beats KRT on "
                   f"{beats.value:.0%} of {beats.n} held-out devices (95 % CI "
                   f"{beats.low:.0%}–{beats.high:.0%})", highlight=False)
     family = result.per_family(k)
     if len(family):
         wide = family.pivot_table(index="family", columns="method", values="within_10")
-        console.print(f"[{label}] within-10 % per family at k={k} (mean over devices):")
+        console.print(f"\\[{label}] within-10 % per family at k={k} (mean over devices):")
         console.print(wide.round(3).to_string())
     if len(result.skipped):
         reasons = result.skipped.groupby(["method", "reason"]).size().sort_values(ascending=False)
-        console.print(f"[{label}] skipped combinations (top reasons):")
+        console.print(f"\\[{label}] skipped combinations (top reasons):")
         console.print(reasons.head(8).to_string())
+
+
+def ceiling(matrix, label: str) -> None:
+    """What the best single source with the best ratio reaches when it is fitted on *every*
+    target model: an upper bound for ratio transfer at any k (predictor.evaluation.ceiling)."""
+    from predictor.evaluation import transfer_ceiling
+
+    c = transfer_ceiling(matrix)
+    per_device = c.groupby("device")[["within_10", "spearman"]].mean()
+    console.print(f"\\[{label}] in-sample single-source ceiling over {len(c)} targets: within-10 % "
+                  f"{c['within_10'].mean():.3f} (devices: median {per_device['within_10'].median():.2f}, "
+                  f"min {per_device['within_10'].min():.2f}), Spearman {c['spearman'].mean():.3f}",
+                  highlight=False)
+    console.print(per_device.round(2).to_string())
 
 
 def main() -> None:
@@ -106,6 +122,14 @@ def main() -> None:
                   f"[bold]{wall:.1f} s[/] (goal ≤ 180 s on 2 cores; load average during the run "
                   f"{os.getloadavg()[1]:.1f} on {os.cpu_count()} cores)")
     report(grid, "AI Hub")
+    ceiling(aihub, "AI Hub")
+
+    # The same k = 5 protocol on the plain latest view (sources not read as of the target's dates)
+    plain = evaluate(aihub, args.methods, "lodo", ks=(5,), n_draws=args.draws, n_jobs=args.jobs,
+                     intervals=False, align=False)
+    console.print("AI Hub LODO k=5 on the latest view without as-of alignment (intervals off):")
+    console.print(plain.per_target.groupby("method")[["within_10", "spearman"]].mean().round(3)
+                  .to_string())
 
     if args.since:
         # The latest view mixes 2024 and 2025 toolchains across models; a recent window compares
@@ -124,6 +148,7 @@ def main() -> None:
                           n_jobs=args.jobs, intervals=not args.no_intervals)
         console.print(f"timm LODO k=5: {time.perf_counter() - t:.1f} s")
         report(result, "timm GPU/CPU")
+        ceiling(timm, "timm GPU/CPU")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ ms per sample (or peak MB for ``metric="memory"``). Every transfer method and ev
 this one object, so what counts as "the same configuration" is decided here once.
 
 The latest view of the store is used (newest measurement per configuration); older re-profiles
-are noise data, not extra columns.
+are noise data, not extra columns. They are kept, though, as ``history``: :meth:`LatencyMatrix.aligned_to`
+reads every source "as of" the date each target value was measured, which is what a user has when
+they measure a new device today against sources profiled with today's toolchain.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class LatencyMatrix:
     configs: pd.DataFrame
     models: pd.DataFrame
     metric: str = "latency"
+    #: every measurement behind ``values`` (model, config, measured_at, value), or None
+    history: pd.DataFrame | None = None
 
     def log(self) -> pd.DataFrame:
         """Natural log of the values: transfer is multiplicative, so every method works in logs."""
@@ -49,6 +53,45 @@ class LatencyMatrix:
         cols = list(configs) if configs is not None else list(self.values.columns)
         return replace(self, values=self.values.loc[rows, cols], configs=self.configs.loc[cols],
                        models=self.models.loc[rows])
+
+    def aligned_to(self, target: str) -> LatencyMatrix:
+        """This matrix with every other column read as of the dates of ``target``'s values.
+
+        Why: AI Hub re-profiles a model on all devices in one run (one perf.yaml commit), and tool
+        chains change between runs. The latest view pairs a target value from a 2024 run with
+        source values from a 2025 run, a mismatch that no user has: they measure the new device
+        and read the sources at the same time. For each model measured on ``target``, a source
+        cell takes the newest measurement on or before the target's date (the earliest after it
+        when there is none before); models the target lacks, and matrices without history, keep
+        the latest view.
+        """
+        if self.history is None or target not in self.values.columns or not len(self.history):
+            return self
+        h = self.history
+        when = h[h["config"] == target].groupby("model")["measured_at"].max()
+        when = when[when.index.isin(self.values.index)]
+        others = [c for c in self.values.columns if c != target]
+        h = h[h["config"].isin(others) & h["model"].isin(when.index)]
+        if h.empty or not h.duplicated(["model", "config"]).any():
+            return self  # nothing was re-profiled: as-of == latest
+        query = pd.DataFrame({"model": np.repeat(when.index.to_numpy(dtype=object), len(others)),
+                              "config": np.tile(np.array(others, dtype=object), len(when)),
+                              "measured_at": np.repeat(when.to_numpy(), len(others))})
+        query = query.sort_values("measured_at", kind="stable")
+        h = h.sort_values("measured_at", kind="stable")
+        got = {}
+        for direction in ("backward", "forward"):
+            merged = pd.merge_asof(query, h, on="measured_at", by=["model", "config"],
+                                   direction=direction)
+            got[direction] = merged.set_index(["model", "config"])["value"]
+        value = got["backward"].fillna(got["forward"].reindex(got["backward"].index))
+        aligned = value.unstack("config").reindex(columns=others)
+        values = self.values.copy()
+        rows = aligned.index.intersection(values.index)
+        block = aligned.loc[rows]
+        # keep a cell missing where the latest view has none (the matrix decides what exists)
+        values.loc[rows, others] = block.where(values.loc[rows, others].notna())
+        return replace(self, values=values)
 
     @property
     def devices(self) -> list[str]:
@@ -191,6 +234,7 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
     df = df[df["config"].isin(keep)]
     if df.empty:
         raise MatrixError(f"no configuration has >= {min_models} measured models for metric {metric!r}")
+    history = _history(measurements, value_col, config_by, since)
     values = df.pivot_table(index="model", columns="config", values=value_col, aggfunc="median")
     values = values.sort_index().sort_index(axis=1)
     values.columns = values.columns.astype(str)
@@ -204,7 +248,32 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
                              else pd.NaT)
     configs["n_models"] = values.notna().sum().astype(int)
     models = _model_table(df, values.index, features, accuracy, macs)
-    return LatencyMatrix(values=values, configs=configs, models=models, metric=metric)
+    if history is not None:
+        history = history[history["config"].isin(values.columns)
+                          & history["model"].isin(values.index)].reset_index(drop=True)
+    return LatencyMatrix(values=values, configs=configs, models=models, metric=metric,
+                         history=history)
+
+
+def _history(measurements: pd.DataFrame, value_col: str,
+             config_by: tuple[str, ...], since) -> pd.DataFrame | None:
+    """Every positive measurement as (model, config, measured_at, value); repeats of one cell on
+    one date (two input sizes, two components) combined by their median like the matrix's cells.
+    """
+    if "measured_at" not in measurements:
+        return None
+    df = measurements[pd.to_numeric(measurements[value_col], errors="coerce") > 0]
+    when = pd.to_datetime(df["measured_at"])
+    if since is not None:
+        df, when = df[when >= pd.Timestamp(since)], when[when >= pd.Timestamp(since)]
+    if df.empty:
+        return None
+    out = pd.DataFrame({"model": df["model"].astype(str).to_numpy(dtype=object),
+                        "config": config_ids(df, config_by).to_numpy(dtype=object),
+                        "measured_at": when.to_numpy(dtype="datetime64[ns]"),
+                        "value": df[value_col].astype(float).to_numpy()})
+    out = out.dropna(subset=["measured_at"])
+    return out.groupby(["model", "config", "measured_at"], as_index=False, sort=False)["value"].median()
 
 
 def matrix_from_store(store, metric: str = "latency", sources: Iterable[str] | None = None,

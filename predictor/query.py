@@ -14,14 +14,19 @@ Decisions, stated once:
 * Known models are echoed: their row carries the measured value as ``*_pred`` (and as low and
   high), ``known = True``; the measurement is the best estimate there is. ``rank_pred`` (1 =
   fastest) ranks all output rows on these values.
-* ``method="auto"`` picks, among the methods without source pre-training (krt, rank, lowrank,
-  flops), the one with the best mean within-10 % in a small leave-one-device-out run (up to six
+* ``method="auto"`` picks, among all methods, the one with the best mean within-10 % in a
+  small leave-one-device-out run (up to six
   target configurations, two draws) on comparable configurations — the first of (same tier,
   runtime and precision), (same runtime and precision), (same tier) with at least three
   configurations, else all — at the k of the
   standard grid nearest to the number of known models. The choice is cached as JSON in the store
   folder (``auto_method.json``), keyed by the store's content, so it is computed once per store
   state. A target device not in the store has no known tier, so only runtime and precision count.
+  The first ``auto`` query on a store pays for that run (≈ 30 s on the public data, 2 cores).
+* Methods that pre-train on the sources (the learned ones, low-rank) are saved once pre-trained
+  under ``<store>/predictors/`` (JSON / xgboost JSON, never pickles), keyed by the content of the
+  sources, together with their conformal calibration per k; later queries only fit the k known
+  models. ``effbench train`` + ``--model-uri`` does the same through MLflow.
 """
 
 from __future__ import annotations
@@ -38,11 +43,11 @@ import pandas as pd
 
 VALUE_COLUMN = {"latency": "latency_ms", "memory": "peak_memory_mb"}
 AUTO_CACHE = "auto_method.json"
-#: The k values ``auto``'s small LODO runs at, and its candidates: the methods without source
-#: pre-training, so that the first query on a store answers in seconds. A learned method is used
-#: when asked for by name or through ``effbench train`` + ``--model-uri``.
+#: The k values ``auto``'s small LODO runs at, and its candidates: every method.
 AUTO_KS = (0, 1, 3, 5, 10)
-AUTO_CANDIDATES = ("krt", "rank", "lowrank", "flops")
+AUTO_CANDIDATES = ("flops", "krt", "rank", "lowrank", "xgboost", "sklearn", "statsmodels")
+#: Sub-folder of the store where pre-trained predictors are kept between queries.
+PREDICTOR_CACHE = "predictors"
 AUTO_TARGETS = 6
 
 
@@ -266,12 +271,14 @@ def predict_from_known(matrix: Any, known: pd.DataFrame, method: str = "auto",
                        runtime: str | None = None, precision: str | None = None,
                        models: Sequence[str] | None = None, coverage: float = 0.9,
                        metric: str = "latency", cache: Path | None = None,
-                       snapshot: str = "") -> pd.DataFrame:
+                       snapshot: str = "", predictors: Path | None = None) -> pd.DataFrame:
     """Predict the target configuration for every model with data on another configuration.
 
     ``known``: the output of :func:`read_known` (or a frame with ``model, latency_ms``).
     ``estimator``: a source-fitted estimator (``effbench train``); only ``fit`` on the known
-    models is run then. Returns the output table described in the module docstring.
+    models is run then. ``predictors``: a folder where methods that pre-train on the sources are
+    kept once pre-trained (and with their interval calibrations), keyed by the sources' content.
+    Returns the output table described in the module docstring.
     """
     from models_registry import canonical_id
     from predictor.design import make_design, target_vector
@@ -297,13 +304,21 @@ def predict_from_known(matrix: Any, known: pd.DataFrame, method: str = "auto",
                          f"got {len(known)}")
     X = make_design(full, tid)
     y = target_vector(full, tid).reindex(X.index)
+    saved = None
     if estimator is None and hasattr(est, "fit_source"):
-        est.fit_source(X)
+        saved = _pretrained_path(predictors, est, X, method)
+        if saved is not None and (saved / "method.json").exists():
+            est = _load_pretrained(saved) or est
+        if not getattr(est, "source_fitted_", False):
+            est.fit_source(X)
     y_known = y.dropna()
     if len(y_known) < need:
         raise QueryError(f"method {method!r} needs at least {need} known models with a "
                          f"measurement on another configuration, got {len(y_known)}")
+    calibrated = len(getattr(est, "_interval_cache_", None) or {})
     est.fit(X, y_known)
+    if saved is not None and len(getattr(est, "_interval_cache_", None) or {}) != calibrated:
+        _save_pretrained(est, saved)  # new pre-training or a new k's calibration: keep it
     pred = np.asarray(est.predict(X), dtype=float)
     from predictor.evaluation.runner import _interval
 
@@ -348,6 +363,57 @@ def predict_from_known(matrix: Any, known: pd.DataFrame, method: str = "auto",
     return result.sort_values(["rank_pred", "model"], kind="stable").reset_index(drop=True)
 
 
+def _pretrained_path(folder: Path | None, est: Any, X: pd.DataFrame, name: str) -> Path | None:
+    """Where a method pre-trained on exactly these sources is kept: the key is the method, its
+    parameters and the content of the source block, so a changed store never reuses a stale one."""
+    if folder is None:
+        return None
+    import hashlib
+
+    from predictor.design import source_columns
+
+    cols = source_columns(X)
+    content = int(pd.util.hash_pandas_object(X[cols], index=True).sum()) & 0xFFFFFFFFFFFFFFFF
+    params = {p: v for p, v in est.get_params().items() if p not in ("intervals", "warm_start")}
+    key = hashlib.sha1(repr((type(est).__name__, sorted(params.items()), cols,
+                             content)).encode()).hexdigest()[:16]
+    return Path(folder) / f"{name}-{key}"
+
+
+def _load_pretrained(path: Path) -> Any:
+    """The saved predictor, warm-started; None (pre-train again) if it cannot be read."""
+    from predictor.methods import UnknownMethod, load_method
+
+    try:
+        est = load_method(path)
+    except (UnknownMethod, OSError, ValueError, KeyError):
+        return None
+    if "warm_start" in est.get_params():
+        est.set_params(warm_start=True)
+    return est if getattr(est, "source_fitted_", False) else None
+
+
+def _save_pretrained(est: Any, path: Path) -> None:
+    """Write into a temporary folder and rename it into place: a reader never sees half a
+    predictor, and a failed write (read-only store) only costs the next query a pre-training."""
+    import shutil
+    import tempfile
+
+    from predictor.methods import save_method
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+        save_method(est, tmp)
+        old = path.with_name(path.name + ".old")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
+
+
 def submatrix_without(matrix: Any, config: str) -> Any:
     from predictor.evaluation.runner import submatrix
 
@@ -383,9 +449,11 @@ def predict_store(store: Any, known_path: str | Path, device: str | None, runtim
     matrix = matrix_from_store(store, metric=metric)
     snapshot = store_snapshot(store.read("measurements", columns=["record_id"]))
     cache = Path(store.root) / AUTO_CACHE if hasattr(store, "root") else None
+    predictors = Path(store.root) / PREDICTOR_CACHE if hasattr(store, "root") else None
     return predict_from_known(matrix, known, method, None, device, runtime, precision, models,
-                              coverage, metric, cache=cache, snapshot=snapshot)
+                              coverage, metric, cache=cache, snapshot=snapshot,
+                              predictors=predictors)
 
 
-__all__ = ["AUTO_CACHE", "KnownFileError", "QueryError", "VALUE_COLUMN", "choose_method",
+__all__ = ["AUTO_CACHE", "PREDICTOR_CACHE", "KnownFileError", "QueryError", "VALUE_COLUMN", "choose_method",
            "predict_from_known", "predict_store", "read_known", "target_id", "with_target"]

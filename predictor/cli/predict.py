@@ -115,6 +115,9 @@ def evaluate(
     jobs: int = typer.Option(1, "--jobs", help="Parallel processes over held-out devices."),
     intervals: bool = typer.Option(True, "--intervals/--no-intervals",
                                    help="Calibrate prediction intervals (most of the run time)."),
+    align: Optional[bool] = typer.Option(
+        None, "--align/--no-align",
+        help="Read sources as of each target value's measurement date (default: on, off for time)."),
     run_name: Optional[str] = typer.Option(None, "--run-name"),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri"),
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not log to MLflow."),
@@ -128,7 +131,7 @@ def evaluate(
     matrix = matrix_from_store(handle, metric=metric, sources=[source] if source else None,
                                since=since)
     result = run_evaluation(matrix, methods, protocol, ks=k, n_draws=n_draws, seed=seed,
-                            n_jobs=jobs, intervals=intervals)
+                            n_jobs=jobs, intervals=intervals, align=align)
     console.print(result.summary())
     best = result.best_method(result.headline_k())
     if best:

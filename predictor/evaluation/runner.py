@@ -168,7 +168,8 @@ class _Fitter:
 
 
 def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[], Any]],
-               ks: Sequence[int], n_draws: int, seed: int, coverage: float, intervals: bool):
+               ks: Sequence[int], n_draws: int, seed: int, coverage: float, intervals: bool,
+               align: bool = False):
     """All splits sharing one source set: pre-train once per method, then fit per (target, k, draw)."""
     from predictor.design import make_design, target_vector
 
@@ -179,6 +180,8 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
     for split in splits:
         if split.target not in designs:
             sub = submatrix(matrix, list(split.sources) + [split.target])
+            if align and hasattr(sub, "aligned_to"):
+                sub = sub.aligned_to(split.target)
             X = make_design(sub, split.target)
             designs[split.target] = (X, target_vector(sub, split.target).reindex(X.index))
     skipped: list[dict[str, Any]] = []
@@ -275,7 +278,8 @@ def _prediction_frame(chunks: list[tuple]) -> pd.DataFrame:
 def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
              ks: Sequence[int] = DEFAULT_KS, n_draws: int = 3, seed: int = 0,
              targets: Sequence[str] | None = None, coverage: float = 0.9, n_jobs: int = 1,
-             intervals: bool = True, **protocol_kw: Any) -> EvaluationResult:
+             intervals: bool = True, align: bool | None = None,
+             **protocol_kw: Any) -> EvaluationResult:
     """Cross-device validation of ``methods`` on ``matrix`` under ``protocol``.
 
     Metrics are computed on the models that were *not* given as known (and, for
@@ -283,8 +287,15 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
     skipped for that k and listed in ``result.skipped``. ``n_jobs`` > 1 runs held-out devices in
     parallel processes (joblib). ``intervals=False`` skips interval calibration (coverage and
     width are then NaN), which is most of the cost of the learned methods.
+
+    ``align`` reads the sources of each target as of the dates its values were measured
+    (:meth:`LatencyMatrix.aligned_to`), the situation of a user who measures a new device against
+    today's sources. Default: on, except for ``time_split``, whose sources must stay before the
+    cutoff.
     """
     protocol = canonical_protocol(protocol)
+    if align is None:
+        align = protocol != "time_split"
     ks = tuple(sorted(set(int(k) for k in ks)))
     if any(k < 0 for k in ks):
         raise ValueError(f"k must be >= 0, got {ks}")
@@ -296,12 +307,14 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
         groups[split.sources].append(split)
     jobs = list(groups.values())
     if n_jobs == 1 or len(jobs) == 1:
-        outs = [_run_group(matrix, g, factories, ks, n_draws, seed, coverage, intervals) for g in jobs]
+        outs = [_run_group(matrix, g, factories, ks, n_draws, seed, coverage, intervals, align)
+                for g in jobs]
     else:
         from joblib import Parallel, delayed
 
         outs = Parallel(n_jobs=n_jobs)(delayed(_run_group)(matrix, g, factories, ks, n_draws,
-                                                           seed, coverage, intervals) for g in jobs)
+                                                           seed, coverage, intervals, align)
+                                       for g in jobs)
     rows = [r for out in outs for r in out[0]]
     preds = [out[1] for out in outs if len(out[1])]
     skipped = [s for out in outs for s in out[2]]
@@ -312,7 +325,8 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
         predictions=predictions, per_target=pd.DataFrame(rows),
         skipped=pd.DataFrame(skipped, columns=["method", "k", "target", "reason"]),
         protocol=protocol, methods=list(factories), ks=ks, n_draws=n_draws, seed=seed,
-        coverage=coverage, protocol_kw={k: str(v) for k, v in protocol_kw.items()},
+        coverage=coverage, protocol_kw={**{k: str(v) for k, v in protocol_kw.items()},
+                                        "align": str(bool(align))},
         matrix_info=_matrix_info(matrix))
 
 

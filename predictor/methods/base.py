@@ -184,7 +184,8 @@ class TransferMethod(BaseEstimator):
         # the residuals depend on the sources' values and the parameters, not on the target:
         # one calibration serves every draw and every target of a held-out device
         values = pd.util.hash_pandas_object(X[cols], index=True).to_numpy()
-        key = (k, tuple(cols), int(values.sum()), repr(sorted(self.get_params().items())))
+        params = {p: v for p, v in self.get_params().items() if p not in ("intervals", "warm_start")}
+        key = (k, tuple(cols), int(values.sum()), repr(sorted(params.items())))
         cache = getattr(self, "_interval_cache_", None)
         if cache is None:
             cache = self._interval_cache_ = {}
@@ -247,8 +248,10 @@ class TransferMethod(BaseEstimator):
         """Read what ``_save_extra`` wrote."""
 
     def _state(self) -> dict[str, Any]:
-        """Learned attributes stored as JSON (everything ending in '_' that JSON can hold)."""
-        skip = {"source_model_", "fold_models_", "_interval_cache_"}
+        """Learned attributes stored as JSON (everything ending in '_' that JSON can hold),
+        including the interval calibrations already computed, so that a loaded predictor answers
+        a query at a k it has seen without re-running its pseudo-targets."""
+        skip = {"source_model_", "fold_models_"}  # written by _save_extra
         return {k: v for k, v in vars(self).items()
                 if k.endswith("_") and not k.startswith("__") and k not in skip}
 

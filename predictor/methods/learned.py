@@ -208,12 +208,34 @@ class _LearnedTransfer(TransferMethod):
 
     # -- persistence -----------------------------------------------------------------
     def _save_extra(self, directory: Path) -> None:
+        """The regressor, and the cross-fitted fold regressors, so that a loaded predictor
+        calibrates intervals for a new k exactly as the one that was trained."""
         if self.source_model_ is not None:
             self._save_regressor(self.source_model_, directory)
+        folds: dict[str, int] = {}
+        models: list = []
+        for device, model in getattr(self, "fold_models_", {}).items():
+            if model is None:
+                continue
+            index = next((i for i, m in enumerate(models) if m is model), None)
+            if index is None:
+                index = len(models)
+                models.append(model)
+                fold_dir = directory / f"fold-{index}"
+                fold_dir.mkdir(exist_ok=True)
+                self._save_regressor(model, fold_dir)
+            folds[device] = index
+        dump_json(directory / "folds.json", folds)
 
     def _load_extra(self, directory: Path) -> None:
         self.source_model_ = self._load_regressor(directory)
         self.fold_models_ = {}
+        if (directory / "folds.json").exists():
+            loaded: dict[int, object] = {}
+            for device, index in load_json(directory / "folds.json").items():
+                if index not in loaded:
+                    loaded[index] = self._load_regressor(directory / f"fold-{index}")
+                self.fold_models_[device] = loaded[index]
 
 
 class XGBoostTransfer(_LearnedTransfer):

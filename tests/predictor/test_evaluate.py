@@ -264,3 +264,39 @@ def test_real_methods_on_synthetic_data(matrix):
     krt = result.estimate("krt", 3, "spearman")
     assert krt.value > 0.8
     assert set(result.per_target[result.per_target.k == 0]["method"]) <= {"flops"}
+
+
+# ----------------------------------------------------------------------- transfer ceiling
+
+def test_ceiling_is_perfect_for_an_exact_ratio_and_lower_with_interaction():
+    from _synthetic_matrix import flops_matrix
+
+    from predictor.evaluation import transfer_ceiling
+
+    exact = transfer_ceiling(flops_matrix(noise=0.0))
+    assert len(exact) and (exact["within_10"] == 1.0).all() and (exact["spearman"] > 0.999).all()
+    noisy = transfer_ceiling(flops_matrix(noise=0.3, seed=3))
+    assert noisy["within_10"].mean() < 0.6  # 30 % log-noise per cell: no single source explains it
+    assert (noisy["source"].str.split("|").str[0] != noisy["device"]).all()
+
+
+def test_ceiling_on_real_aihub_finds_chipset_twins_and_limits_the_rest(real_store):
+    from predictor.evaluation import transfer_ceiling
+    from predictor.matrix import matrix_from_store
+
+    m = matrix_from_store(real_store, sources=["aihub"])
+    ceiling = transfer_ceiling(m).set_index("target")
+    assert ceiling["within_10"].between(0, 1).all()
+    # QCS8550 and the Galaxy S23 share the Snapdragon 8 Gen 2: one is the other's best source
+    twin = ceiling.loc["QCS8550 (Proxy)|tflite|float"]
+    assert twin["within_10"] >= 0.95 and twin["source"].startswith("Samsung Galaxy S23|")
+    # ... but not every device has a twin: some targets stay far from ±10 % even in-sample
+    assert ceiling["within_10"].min() < 0.7
+
+
+def test_evaluate_records_whether_sources_were_aligned(matrix):
+    on = evaluate(matrix, "krt", "lodo", ks=(3,), n_draws=1, intervals=False)
+    off = evaluate(matrix, "krt", "lodo", ks=(3,), n_draws=1, intervals=False, align=False)
+    timed = evaluate(matrix, "krt", "time", ks=(3,), n_draws=1, intervals=False)
+    assert on.protocol_kw["align"] == "True" and off.protocol_kw["align"] == "False"
+    assert timed.protocol_kw["align"] == "False"  # time split never reads past its cutoff

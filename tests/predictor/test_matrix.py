@@ -97,3 +97,51 @@ def test_since_drops_old_measurements():
     assert len(build_matrix(pd.DataFrame(rows)).values.columns) == 2
     m = build_matrix(pd.DataFrame(rows), since="2024-06-01")
     assert list(m.values.columns) == ["Phone X|tflite|float"]
+
+
+# ----------------------------------------------------------------------- as-of alignment
+
+def _reprofiled_rows():
+    """Target 'T' measured once in 2024; source 'S' re-profiled in 2025 at half the latency
+    (a new toolchain)."""
+    rows = []
+    for i, model in enumerate("abcdef"):
+        base = 1.0 + i
+        rows.append(_rows(model=model, device="T", ms_per_sample=2 * base, latency_ms=2 * base,
+                          measured_at=pd.Timestamp("2024-03-01"), record_id=f"t{i}"))
+        rows.append(_rows(model=model, device="S", ms_per_sample=base, latency_ms=base,
+                          measured_at=pd.Timestamp("2024-02-01"), record_id=f"s{i}"))
+        rows.append(_rows(model=model, device="S", ms_per_sample=base / 2, latency_ms=base / 2,
+                          measured_at=pd.Timestamp("2025-06-01"), record_id=f"s2{i}"))
+    return pd.DataFrame(rows)
+
+
+def test_aligned_to_reads_sources_as_of_the_target_dates():
+    m = build_matrix(_reprofiled_rows())
+    target, source = "T|tflite|float", "S|tflite|float"
+    assert np.allclose(m.values[target] / m.values[source], 4.0)  # latest view mixes toolchains
+    aligned = m.aligned_to(target)
+    assert np.allclose(aligned.values[target] / aligned.values[source], 2.0)
+    assert aligned.values[target].equals(m.values[target])  # the target itself is untouched
+    # a source first measured after the target falls back to its earliest value
+    later = _reprofiled_rows()
+    later = later[~((later.device == "S") & (later.measured_at < "2025-01-01"))]
+    m2 = build_matrix(later)
+    assert m2.aligned_to(target).values.equals(m2.values)
+
+
+def test_aligned_to_on_real_aihub_reads_an_old_devices_sources_from_its_time(real_store):
+    m = matrix_from_store(real_store, sources=["aihub"])
+    old = [c for c in m.configs_of("Samsung Galaxy S23 Ultra") if m.values[c].notna().sum() >= 5][0]
+    aligned = m.aligned_to(old)
+    changed = (aligned.values != m.values) & m.values.notna()
+    assert changed.to_numpy().sum() > 0  # re-profiled sources are read as of early 2024
+    h = m.history
+    when = h[h["config"] == old].groupby("model")["measured_at"].max()
+    assert when.max() <= pd.Timestamp("2024-04-01")  # S23 Ultra was profiled only until March 2024
+    cell = changed.stack()
+    for model, config in list(cell[cell].index)[:20]:
+        runs = h[(h["model"] == model) & (h["config"] == config)].sort_values("measured_at")
+        before = runs[runs["measured_at"] <= when[model]]
+        expected = before["value"].iloc[-1] if len(before) else runs["value"].iloc[0]
+        assert aligned.values.at[model, config] == pytest.approx(expected)

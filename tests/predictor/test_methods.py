@@ -162,6 +162,15 @@ def test_save_load_round_trip(name, lowrank, tmp_path):
     lo1, hi1 = est.predict_interval(X)
     lo2, hi2 = back.predict_interval(X)
     assert np.allclose(lo1, lo2) and np.allclose(hi1, hi2)
+    # a k the saved predictor never calibrated: the loaded one (cross-fitted fold regressors
+    # included) calibrates exactly as the original does
+    X3, y3, _ = _split(lowrank, lowrank.configs_of("dev1")[0], k=3)
+    fresh = make_method(name, **_params(name, n_calibration=4)).fit(X3, y3)
+    again = load_method(tmp_path / name)
+    if "warm_start" in again.get_params():
+        again.set_params(warm_start=True)  # as a served predictor: no pre-training again
+    again.fit(X3, y3)
+    assert np.allclose(again.interval_residuals_, fresh.interval_residuals_, rtol=0, atol=1e-9)
 
 
 def test_load_rejects_foreign_class(tmp_path):

@@ -139,3 +139,27 @@ def test_too_few_known_models_and_no_information(matrix):
     with pytest.raises(QueryError, match="not in the store and no known models"):
         predict_from_known(matrix, pd.DataFrame(columns=["model", "latency_ms"]), method="krt",
                            device="devX", runtime="qnn", precision="float")
+
+
+def test_pretrained_predictor_is_kept_and_reused(matrix, tmp_path, monkeypatch):
+    from predictor.methods.learned import XGBoostTransfer
+
+    known = known_from(matrix, "dev4|qnn|float", ["m000", "m003", "m006", "m009", "m012"])
+    query = dict(method="xgboost", device="dev9", runtime="qnn", precision="float",
+                 predictors=tmp_path / "predictors")
+    first = predict_from_known(matrix, known, **query)
+    saved = list((tmp_path / "predictors").iterdir())
+    assert len(saved) == 1 and saved[0].name.startswith("xgboost-")
+    assert (saved[0] / "xgboost.json").exists() and (saved[0] / "folds.json").exists()
+
+    def no_pretraining(self, X):
+        raise AssertionError("pre-trained again although a saved predictor matches")
+
+    monkeypatch.setattr(XGBoostTransfer, "fit_source", no_pretraining)
+    again = predict_from_known(matrix, known, **query)
+    pd.testing.assert_frame_equal(first, again)
+    monkeypatch.undo()
+    # a damaged saved predictor costs a pre-training, never a wrong answer or a crash
+    (saved[0] / "method.json").write_text("{not json")
+    repaired = predict_from_known(matrix, known, **query)
+    pd.testing.assert_frame_equal(first, repaired)
