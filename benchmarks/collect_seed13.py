@@ -1,11 +1,12 @@
 """Measure the 13 seed models × {pytorch-eager, onnxruntime} × threads {1, 2} on this machine.
 
 Prints the campaign's wall time (goal: ≤ 15 min on the 2-core CI machine), every p50 with its
-95 % CI half-width (goal: ≤ ±2 %), and for resnet50 compares the collector's p50 with an
+95 % CI half-width (goal: ≤ ±2 %) and drift, and for resnet50 compares the collector's p50 with an
 independent measurement taken in this process: ``torch.utils.benchmark.Timer.blocked_autorange``
-for PyTorch and a bare ``InferenceSession.run`` loop for ONNX Runtime (goal: within 5 %).
+for PyTorch and a bare ``InferenceSession.run`` loop for ONNX Runtime (goal: within 5 %), in
+interleaved rounds (see ``compare_resnet50``).
 
-    python benchmarks/collect_seed13.py [--store DIR] [--max-seconds 4] [--models seed13]
+    python benchmarks/collect_seed13.py [--store DIR] [--max-seconds 8] [--models seed13] [--rounds 3]
 
 The store is a temporary folder unless ``--store`` is given; ONNX files are cached in
 ``effbench-data/cache/onnx`` so a second run skips the exports.
@@ -28,7 +29,7 @@ from collectors.local.timing import TimingConfig  # noqa: E402
 from collectors.store import open_store  # noqa: E402
 
 
-def independent_torch_ms(threads: int) -> float:
+def independent_torch_ms(threads: int, seconds: float) -> float:
     import torch
     import torch.utils.benchmark as tb
 
@@ -39,10 +40,10 @@ def independent_torch_ms(threads: int) -> float:
     x = torch.randn(1, 3, size, size)
     with torch.inference_mode():
         timer = tb.Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
-        return timer.blocked_autorange(min_run_time=4.0).median * 1e3
+        return timer.blocked_autorange(min_run_time=seconds).median * 1e3
 
 
-def independent_ort_ms(threads: int, runs: int = 40) -> float:
+def independent_ort_ms(threads: int, seconds: float) -> float:
     import numpy as np
     import onnxruntime as ort
 
@@ -56,7 +57,8 @@ def independent_ort_ms(threads: int, runs: int = 40) -> float:
     for _ in range(5):
         sess.run(None, feeds)
     times = []
-    for _ in range(runs):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 10:
         t0 = time.perf_counter_ns()
         sess.run(None, feeds)
         times.append((time.perf_counter_ns() - t0) / 1e6)
@@ -67,10 +69,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=None)
     parser.add_argument("--models", default="seed13")
-    parser.add_argument("--max-seconds", type=float, default=4.0)
+    parser.add_argument("--max-seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the resnet50 check")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--compare-only", action="store_true",
-                        help="skip the campaign; compare the resnet50 rows already in --store")
+                        help="skip the campaign; run only the interleaved resnet50 comparison")
     args = parser.parse_args()
     store_dir = args.store or tempfile.mkdtemp(prefix="effbench-seed13-")
     threads = [int(t) for t in args.threads.split(",")]
@@ -78,7 +81,7 @@ def main() -> int:
                           target_ci_pct=1.0)
     print(f"store: {store_dir}", flush=True)
     if args.compare_only:
-        compare_resnet50(store_dir, threads)
+        compare_resnet50(threads, args.rounds, min(args.max_seconds, 4.0))
         return 0
     t0 = time.perf_counter()
     summary = collect(args.models, ["pytorch-eager", "onnxruntime"], threads, store=store_dir,
@@ -92,26 +95,48 @@ def main() -> int:
           f"median CI {statistics.median(cis) if cis else float('nan'):.2f} %; "
           f"noisy: {sum(bool(r['noisy']) for r in summary.rows)}", flush=True)
 
-    compare_resnet50(store_dir, threads)
+    drifts = [r["drift_pct"] for r in summary.rows if r.get("drift_pct") == r.get("drift_pct")]
+    if drifts:
+        print(f"drift (range of 4 block medians within one run): median {statistics.median(drifts):.1f} %, "
+              f"max {max(drifts):.1f} %", flush=True)
+    compare_resnet50(threads, args.rounds, min(args.max_seconds, 4.0))
     return 0
 
 
-def compare_resnet50(store_dir: str, threads: list[int]) -> None:
-    df = open_store(store_dir).measurements(model="resnet50")
-    print("\nresnet50 collector p50 vs independent loop (same session):")
+def compare_resnet50(threads: list[int], rounds: int, seconds: float) -> None:
+    """Collector vs independent loop, interleaved: each round runs the collector (a fresh worker
+    process, as in the campaign) and then the independent loop right after it, so that the two
+    see the same machine. On a shared VM whose speed wanders by ±10 % over seconds, comparing one
+    collector row taken minutes earlier with one loop measures the drift, not the harness; the
+    per-round (paired) difference cancels slow drift, and the spread of the independent loop
+    across rounds is the machine's own run-to-run repeatability, printed alongside."""
+    timing = TimingConfig(warmup_runs=3, warmup_seconds=0.3, min_runs=10, max_seconds=seconds,
+                          target_ci_pct=1.0)
+    print(f"\nresnet50 collector p50 vs independent loop, {rounds} interleaved rounds "
+          f"({seconds:.0f} s of timing each):")
     for runtime, independent in (("pytorch-eager", independent_torch_ms),
                                  ("onnxruntime", independent_ort_ms)):
         for t in threads:
-            rows = df[(df.runtime == runtime) & (df.threads == t)]
-            if rows.empty:
-                print(f"  {runtime} t{t}: no collector row")
+            ours, refs = [], []
+            for _ in range(rounds):
+                scratch = tempfile.mkdtemp(prefix="effbench-cmp-")
+                collect("resnet50", [runtime], [t], store=scratch, timing=timing, progress=False)
+                rows = open_store(scratch).measurements(model="resnet50")
+                if rows.empty:
+                    break
+                ours.append(float(rows.latency_ms.iloc[-1]))
+                refs.append(independent(t, seconds))
+            if not ours:
+                print(f"  {runtime} t{t}: the collector produced no row")
                 continue
-            ours = float(rows.latency_ms.iloc[-1])
-            ref = independent(t)
-            diff = 100 * (ours - ref) / ref
+            paired = [100 * (o - r) / r for o, r in zip(ours, refs)]
+            diff = statistics.median(paired)
+            spread = 100 * (max(refs) - min(refs)) / statistics.median(refs)
             verdict = "OK" if abs(diff) <= 5 else "DIFFERS"
-            print(f"  {runtime:<14} t{t}: collector {ours:8.2f} ms  independent {ref:8.2f} ms  "
-                  f"diff {diff:+.1f} %  {verdict}", flush=True)
+            print(f"  {runtime:<14} t{t}: collector {statistics.median(ours):8.2f} ms  independent "
+                  f"{statistics.median(refs):8.2f} ms  paired diff median {diff:+.1f} % "
+                  f"(rounds: {', '.join(f'{d:+.1f}' for d in paired)})  {verdict}; independent "
+                  f"loop's own spread across rounds {spread:.1f} %", flush=True)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ class CollectSummary:
             noisy = "  NOISY" if row["noisy"] else ""
             lines.append(f"  {row['model']:<24} {row['runtime']:<15} t{row['threads']} b{row['batch_size']} "
                          f"{row['precision']:<5} p50 {row['latency_ms']:9.3f} ms ±{row['ci_pct']:.2f}% "
-                         f"n={row['n_samples']} mem {row['peak_memory_mb'] or float('nan'):.1f} MB "
+                         f"drift {row.get('drift_pct', float('nan')):.1f}% n={row['n_samples']} mem {row['peak_memory_mb'] or float('nan'):.1f} MB "
                          f"({row['memory_method']}){noisy}")
         for fail in self.failures:
             lines.append(f"  {fail['kind'].upper():<7} {fail['model']} {fail['runtime']} "
@@ -253,7 +253,8 @@ def collect(models: str | list[str], runtimes: str | list[str], threads: Sequenc
                 summary.rows.append({**{k: payload.get(k) for k in (
                     "model", "runtime", "threads", "batch_size", "precision", "input_size", "latency_ms",
                     "n_samples", "noisy", "peak_memory_mb", "memory_method")},
-                    "ci_pct": conditions.get("ci_half_width_pct", float("nan"))})
+                    "ci_pct": conditions.get("ci_half_width_pct", float("nan")),
+                    "drift_pct": conditions.get("drift_pct", float("nan"))})
             else:
                 row = _failure_row(config, device_name, status, str(payload), stderr)
                 store.append(pd.DataFrame([row]), FAILURES)

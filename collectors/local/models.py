@@ -79,6 +79,18 @@ def resolve_models(models: str | list[str]) -> list[ModelSpec]:
     return list(specs.values())
 
 
+def input_size_of(ref: str, input_size: int | None) -> int:
+    """The resolution a model is measured at, without building it: the one asked for, else the
+    registry entry's native one (a file builder's default for ``path.py:fn``)."""
+    if input_size is not None:
+        return int(input_size)
+    if is_file_ref(ref):
+        return DEFAULT_FILE_INPUT_SIZE
+    import models_registry
+
+    return int(models_registry.resolve(ref).input_size)
+
+
 def build_model(ref: str, input_size: int | None) -> tuple[Any, int]:
     """Build ``(nn.Module in eval mode, input size)``; runs in the worker only."""
     if is_file_ref(ref):
@@ -96,4 +108,5 @@ def build_model(ref: str, input_size: int | None) -> tuple[Any, int]:
     return prepare_model(ref, input_size=input_size)
 
 
-__all__ = ["ModelSpec", "UnknownModelSpecError", "build_model", "is_file_ref", "resolve_models"]
+__all__ = ["ModelSpec", "UnknownModelSpecError", "build_model", "input_size_of", "is_file_ref",
+           "resolve_models"]

@@ -13,11 +13,15 @@ Protocol
        of the median (after at least ``min_runs``), or ``max_runs`` / ``max_seconds`` is hit.
        ``min_runs`` is honoured even past ``max_seconds``: a median needs a few samples.
     3. Summary: p50/p90/p95/p99, mean, std, IQR/median and ``noisy = IQR/median > 0.10``
-       (the threshold ``torch.utils.benchmark.Measurement`` uses for its "noisy" warning).
+       (the threshold ``torch.utils.benchmark.Measurement`` uses for its "noisy" warning), and
+       ``drift_pct``: the range of the medians of four consecutive blocks of the timed runs, in %
+       of the median. The order-statistic CI assumes independent runs; when the machine's speed
+       wanders (a shared VM), the CI shrinks with n while the drift does not, and a re-run can
+       land outside the CI. ``drift_pct`` says how far.
 
 Why the median and an order-statistic CI: latency distributions are right-skewed with rare
 outliers (interrupts, other processes); the median is robust to them and its CI from the
-binomial distribution of order statistics (``scipy.stats.quantile_test``) needs no normality.
+binomial distribution of order statistics (as ``scipy.stats.quantile_test``) needs no normality.
 The headline ``latency_ms`` of a local record is this p50.
 """
 
@@ -29,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 #: IQR/median above which a measurement is flagged noisy (torch.utils.benchmark's threshold).
 NOISY_IQR_RATIO = 0.10
@@ -67,6 +71,7 @@ class TimingResult:
     ci_high_ms: float
     ci_half_width_pct: float
     confidence: float
+    drift_pct: float
     warmup_runs: int
     stop_reason: str
     elapsed_s: float
@@ -84,7 +89,8 @@ class TimingResult:
         return (f"p50 {self.p50_ms:.3f} ms ±{self.ci_half_width_pct:.2f}% "
                 f"({self.confidence:.0%} CI {self.ci_low_ms:.3f}–{self.ci_high_ms:.3f}), "
                 f"p90 {self.p90_ms:.3f}, p99 {self.p99_ms:.3f}, mean {self.mean_ms:.3f} ± {self.std_ms:.3f}, "
-                f"IQR/median {self.iqr_ratio:.3f}, n={self.n} (+{self.warmup_runs} warm-up), "
+                f"IQR/median {self.iqr_ratio:.3f}, drift {self.drift_pct:.1f}%, "
+                f"n={self.n} (+{self.warmup_runs} warm-up), "
                 f"stop: {self.stop_reason}{flag}")
 
     def record_fields(self) -> dict[str, object]:
@@ -98,19 +104,31 @@ class TimingResult:
 
     def conditions(self) -> dict[str, object]:
         """What goes into the record's ``conditions`` JSON about the timing itself."""
-        return {"ci_half_width_pct": round(self.ci_half_width_pct, 4), "ci_low_ms": self.ci_low_ms,
+        return {"ci_half_width_pct": round(self.ci_half_width_pct, 4),
+                "drift_pct": round(self.drift_pct, 3), "ci_low_ms": self.ci_low_ms,
                 "ci_high_ms": self.ci_high_ms, "ci_confidence": self.confidence,
                 "warmup_runs": self.warmup_runs, "stop_reason": self.stop_reason,
                 "timing_elapsed_s": round(self.elapsed_s, 3)}
 
 
 def median_ci(samples_ms: np.ndarray | list[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Distribution-free CI of the median from order statistics (NaN, NaN when n is too small)."""
-    x = np.asarray(samples_ms, dtype=float)
-    if len(x) < 2:
+    """Distribution-free CI of the median from order statistics (NaN, NaN when n is too small).
+
+    The same order statistics as ``scipy.stats.quantile_test(x, p=0.5).confidence_interval``
+    (a test checks equality), from the binomial CDF in ``scipy.special``: importing
+    ``scipy.stats`` costs every worker process about a second, once per configuration.
+    """
+    x = np.sort(np.asarray(samples_ms, dtype=float))
+    n = len(x)
+    if n < 2:
         return math.nan, math.nan
-    ci = stats.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(confidence)
-    return float(ci.low), float(ci.high)
+    tail = (1 - confidence) / 2
+    k = np.arange(n + 1)
+    low_index = int(np.argmax(special.bdtr(k, n, 0.5) >= tail)) - 1   # binom.ppf(tail) - 1
+    high_index = int(np.argmax(special.bdtrc(k, n, 0.5) <= tail))     # binom.isf(tail)
+    low = float(x[low_index]) if low_index >= 0 else math.nan
+    high = float(x[high_index]) if high_index < n else math.nan
+    return low, high
 
 
 def ci_half_width_pct(samples_ms: np.ndarray | list[float], confidence: float = 0.95) -> float:
@@ -121,6 +139,16 @@ def ci_half_width_pct(samples_ms: np.ndarray | list[float], confidence: float = 
     if not (math.isfinite(low) and math.isfinite(high)) or median <= 0:
         return math.inf
     return 100.0 * max(median - low, high - median) / median
+
+
+def drift_pct(samples_ms: np.ndarray | list[float], blocks: int = 4) -> float:
+    """Range of the medians of ``blocks`` consecutive blocks, in % of the overall median (NaN
+    with fewer than two samples per block)."""
+    x = np.asarray(samples_ms, dtype=float)
+    if len(x) < 2 * blocks:
+        return math.nan
+    medians = [float(np.median(b)) for b in np.array_split(x, blocks)]
+    return 100.0 * (max(medians) - min(medians)) / float(np.median(x))
 
 
 def summarize(samples_ms: list[float] | np.ndarray, *, confidence: float = 0.95, warmup_runs: int = 0,
@@ -137,7 +165,7 @@ def summarize(samples_ms: list[float] | np.ndarray, *, confidence: float = 0.95,
         std_ms=float(x.std(ddof=1)) if len(x) > 1 else 0.0,
         iqr_ratio=float((p75 - p25) / p50) if p50 > 0 else math.inf,
         ci_low_ms=low, ci_high_ms=high, ci_half_width_pct=ci_half_width_pct(x, confidence),
-        confidence=confidence, warmup_runs=warmup_runs, stop_reason=stop_reason, elapsed_s=elapsed_s)
+        confidence=confidence, drift_pct=drift_pct(x), warmup_runs=warmup_runs, stop_reason=stop_reason, elapsed_s=elapsed_s)
 
 
 def _no_sync() -> None:
@@ -186,5 +214,5 @@ def measure(run_once: Callable[[], object], sync: Callable[[], object] | None = 
                      elapsed_s=elapsed)
 
 
-__all__ = ["NOISY_IQR_RATIO", "TimingConfig", "TimingResult", "ci_half_width_pct", "measure",
+__all__ = ["NOISY_IQR_RATIO", "TimingConfig", "TimingResult", "ci_half_width_pct", "drift_pct", "measure",
            "median_ci", "summarize"]

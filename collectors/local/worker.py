@@ -43,32 +43,44 @@ def _stage(name: str, fn: Any, *args: Any) -> Any:
         raise StageError(f"{name} failed: {_one_line(exc)}") from exc
 
 
-def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one configuration in this process and return the schema record (raises on failure)."""
-    import torch
-
-    from collectors.local import conditions as cond
+def _builder(ref: str, input_size: int) -> Any:
+    """``build()`` for the runtime adapters: builds the module once, on first call only, and
+    reports a failure as the build stage's."""
     from collectors.local.models import build_model
+
+    built: list[Any] = []
+
+    def build() -> Any:
+        if not built:
+            built.append(_stage("build", build_model, ref, input_size)[0])
+        return built[0]
+
+    return build
+
+
+def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one configuration in this process and return the schema record (raises on failure).
+
+    torch is imported only by what needs it (a PyTorch runtime, an ONNX export, a CUDA device
+    name), so a worker timing a cached ONNX file starts in about a second.
+    """
+    from collectors.local import conditions as cond
+    from collectors.local.models import input_size_of
     from collectors.local.runtimes import REGISTRY, Settings, UnsupportedConfigError
     from collectors.local.timing import TimingConfig, measure
 
     threads = int(spec["threads"])
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set by an import that ran parallel work
-        pass
     runtime = REGISTRY[spec["runtime"]]
     device = spec.get("device", "cpu")
     reason = runtime.check(device, spec["precision"])
     if reason:
         raise UnsupportedConfigError(reason)
     context = cond.machine_conditions()
-    model, input_size = _stage("build", build_model, spec["ref"], spec.get("input_size"))
+    input_size = _stage("build", input_size_of, spec["ref"], spec.get("input_size"))
     known = {f.name for f in fields(Settings)}
     settings = Settings(**{k: v for k, v in spec.items() if k in known}
                         | {"model_id": spec["model_id"], "input_size": input_size})
-    session = _stage("load", runtime.load, model, settings)
+    session = _stage("load", runtime.load, _builder(spec["ref"], input_size), settings)
     try:
         mem = session.memory()
     except Exception as exc:  # a broken probe must not cost the latency
@@ -81,14 +93,15 @@ def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
     load_after = cond.load_average()
     measured_at = datetime.now(timezone.utc)
     if device == "cuda":
+        import torch
+
         device_name, tier, unit = torch.cuda.get_device_name(0), "gpu", "gpu"
     else:
         device_name, tier, unit = context["cpu_model"], "cpu", "cpu"
     context.update(timing.conditions())
     context.update({
         "load_before": load_before, "load_after": load_after,
-        "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
-        "requested_threads": threads, "precision_used": session.precision_used,
+        **_torch_threads_used(), "requested_threads": threads, "precision_used": session.precision_used,
         "memory_detail": mem.detail, "timing_config": spec.get("timing", {}), **session.info,
     })
     record: dict[str, Any] = {
@@ -106,6 +119,15 @@ def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
     record["record_key"] = "|".join(str(record[k]) for k in (
         "model", "device", "runtime", "precision", "input_size", "batch_size", "threads", "measured_at"))
     return record
+
+
+def _torch_threads_used() -> dict[str, int]:
+    """torch's thread pools, when this worker imported torch at all."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    return {"torch_threads": torch.get_num_threads(),
+            "torch_interop_threads": torch.get_num_interop_threads()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ equal weights when k < 3). Latencies are placed by isotonic regression of log ta
 over the known models (k ≥ 2), extended beyond the known range with unit slope (a constant ratio,
 since isotonic regression alone would clip every faster/slower model to the extreme known one),
 or by ``calibration="ratio"`` (one median log ratio, k ≥ 1). Models the single source did not
-measure take the consensus score shifted onto that source's scale.
+measure take the consensus score shifted onto that source's scale. With ``prefer_same_setup``
+(default) the single source and the consensus are drawn from the sources running the target's
+runtime|precision when there are any (a new device's software stack is known; see ``krt``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from predictor.methods.base import (TransferInputError, TransferMethod, log_sources, nanmedian,
                                     source_block, store_params)
+from predictor.methods.krt import setup_penalty
 
 
 def _consensus(L: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -57,7 +60,8 @@ class RankTransfer(TransferMethod):
     min_known = 2
 
     def __init__(self, consensus: bool = False, calibration: str = "isotonic",
-                 intervals: bool = True, n_calibration: int = 10, random_state: int | None = 0):
+                 prefer_same_setup: bool = True, intervals: bool = True, n_calibration: int = 10,
+                 random_state: int | None = 0):
         store_params(self, locals())
 
     def _required_known(self) -> int:
@@ -78,10 +82,17 @@ class RankTransfer(TransferMethod):
         y = y_log.to_numpy()
         rho = _agreement(L, known, y)
         coverage = np.sum(~np.isnan(L), axis=0)
+        allowed = np.ones(len(cols), dtype=bool)
+        if self.prefer_same_setup:
+            same = setup_penalty(cols, y_log.name) == 0
+            measured = np.any(~np.isnan(L[known]), axis=0)
+            if (same & measured).any():
+                allowed = same
         self.source_columns_ = cols
-        self.weights_ = (np.where(np.isnan(rho), 0.0, np.clip(rho, 0, 1) ** 2) if len(y) >= 3 and np.any(rho > 0)
-                         else np.ones(len(cols)))
-        self.source_index_ = int(np.lexsort((-coverage, -np.nan_to_num(rho, nan=-2)))[0])
+        weights = (np.where(np.isnan(rho), 0.0, np.clip(rho, 0, 1) ** 2)
+                   if len(y) >= 3 and np.any(rho[allowed] > 0) else np.ones(len(cols)))
+        self.weights_ = np.where(allowed, weights, 0.0)
+        self.source_index_ = int(np.lexsort((-coverage, -np.nan_to_num(rho, nan=-2), ~allowed))[0])
         s = self._score(L)[known]
         ok = ~np.isnan(s)
         if not ok.any():

@@ -73,3 +73,15 @@ def test_not_installed_runtime_is_a_recorded_skip(tmp_path):
         pytest.skip("ai-edge-litert installed here")
     assert summary.skipped == 1 and summary.ran == 0
     assert open_store(tmp_path / "s").read(FAILURES).kind.tolist() == ["skip"]
+
+
+def test_onnx_worker_with_a_cached_export_never_imports_torch(tmp_path):
+    store = open_store(tmp_path / "store")
+    common = dict(store=store, input_size=64, timing=FAST, progress=False, device="cpu",
+                  onnx_cache=str(tmp_path / "onnx"))
+    collect(_models("tiny"), "onnxruntime", [1], **common)   # exports: builds the module
+    collect(_models("tiny"), "onnxruntime", [2], **common)   # reads the cached file only
+    rows = store.measurements(source="local").sort_values("threads")
+    conditions = [json.loads(c) for c in rows.conditions]
+    assert "torch_threads" in conditions[0] and "torch_threads" not in conditions[1]
+    assert rows.threads.tolist() == [1, 2] and (rows.latency_ms > 0).all()

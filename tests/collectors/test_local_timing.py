@@ -105,3 +105,29 @@ def test_median_ci_brackets_the_median(samples):
 def test_empty_samples_are_an_error():
     with pytest.raises(ValueError):
         summarize([])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0.01, max_value=1e4, allow_nan=False), min_size=2, max_size=400),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_median_ci_equals_scipy_quantile_test(samples, confidence):
+    from scipy import stats
+
+    ci = stats.quantile_test(samples, q=float(np.median(samples)), p=0.5).confidence_interval(confidence)
+    low, high = median_ci(samples, confidence)
+    assert (low == ci.low or (math.isnan(low) and math.isnan(ci.low)))
+    assert (high == ci.high or (math.isnan(high) and math.isnan(ci.high)))
+
+
+def test_drift_is_the_spread_of_block_medians():
+    from collectors.local.timing import drift_pct
+
+    steady = [10.0] * 40
+    assert drift_pct(steady) == 0.0
+    # the machine slows down by 20 % half-way: the CI of the median would not show it, drift does
+    stepped = [10.0] * 20 + [12.0] * 20
+    assert drift_pct(stepped) == pytest.approx(100 * 2.0 / 11.0)
+    assert math.isnan(drift_pct([1.0, 2.0, 3.0]))
+    result = summarize(stepped)
+    assert result.drift_pct == pytest.approx(drift_pct(stepped))
+    assert result.conditions()["drift_pct"] == pytest.approx(result.drift_pct, abs=1e-3)
