@@ -130,3 +130,13 @@ def test_evaluate_prints_and_logs(held_out, tmp_path):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].data.params["methods"] == "krt,flops"
     assert len(runs) - 1 == int(parents[0].data.params["n_targets"])  # one child per target
+    assert parents[0].data.params["protocol.align"] == "True"  # sources as of the target's dates
+
+    plain = invoke("evaluate", "--store", store.root, "--protocol", "lodo", "--k", 5, "--methods",
+                   "krt", "--draws", 1, "--no-intervals", "--no-align", "--tracking-uri", uri,
+                   "--run-name", "plain-latest-view")
+    assert plain.exit_code == 0, plain.output
+    mlflow.set_tracking_uri(uri)
+    logged = mlflow.search_runs(experiment_ids=["0", "1"], filter_string=
+                                "tags.mlflow.runName = 'plain-latest-view'", output_format="list")
+    assert [r.data.params["protocol.align"] for r in logged] == ["False"]
