@@ -151,18 +151,15 @@ def _config_key(config: Config, device: str) -> tuple[str, ...]:
 
 
 def worker_env(threads: int, runtime: str = "openvino") -> dict[str, str]:
-    """The worker's environment: thread counts pinned, repo importable, and — only for runtimes
-    whose memory is read from RSS — ``MALLOC_MMAP_THRESHOLD_=65536`` so that large buffers are
-    mmapped and RSS follows the live allocation. The others get glibc's default, because an
-    mmap per activation adds page faults to every inference and slows the latency being measured.
-    """
+    """The worker's environment: thread counts pinned, repo importable, and glibc's allocator
+    left at its defaults (``MALLOC_MMAP_THRESHOLD_`` removed): an mmap per activation would add
+    page faults to every timed inference. The RSS memory probe lowers the threshold for its one
+    inference only (``collectors.local.memory.mmapped_large_buffers``). ``runtime`` is accepted
+    so that a runtime needing its own variables can get them here."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)
-    if REGISTRY[runtime].rss_memory:
-        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
-    else:
-        env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO_ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONWARNINGS", "ignore")
     return env

@@ -101,9 +101,6 @@ class Runtime(ABC):
     package: str
     #: (device, precision) pairs this runtime can measure at all.
     supported: frozenset[tuple[str, str]]
-    #: True when peak memory comes from the process RSS (the worker then lowers glibc's mmap
-    #: threshold so RSS tracks live buffers); False when the runtime reports it itself.
-    rss_memory: bool = True
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.import_name) is not None
@@ -184,7 +181,6 @@ def _torch_session(call: Callable[[], object], settings: Settings) -> Session:
 class TorchEager(Runtime):
     name = "pytorch-eager"
     package = "torch"
-    rss_memory = False  # torch.profiler / CUDA allocator
     supported = frozenset({("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "fp16")})
 
     def load(self, build: Callable[[], Any], settings: Settings) -> Session:
@@ -231,7 +227,6 @@ def _onnx_file(build: Callable[[], Any], settings: Settings, precision: str) -> 
 class OnnxRuntime(Runtime):
     name = "onnxruntime"
     package = "onnxruntime"
-    rss_memory = False  # ORT's own arena accounting (falls back to RSS only if the profile lacks it)
     supported = frozenset({("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "fp16")})
 
     def check(self, device: str, precision: str) -> str | None:

@@ -84,3 +84,34 @@ def test_registry_model_through_onnxruntime_at_small_input(tmp_path):
     # must be at least that and far below the weights (45 MB), which it does not count.
     assert 0.5 < row.peak_memory_mb < 40
     assert (tmp_path / "onnx" / "resnet18-96px-b1-fp32.onnx").is_file()
+
+
+_PROBE = r"""
+import numpy as np
+from collectors.local import memory
+
+size = 8 << 20
+for _ in range(3):  # warm the heap: glibc now serves 8 MB from memory it already holds
+    a = np.ones(size, dtype=np.uint8); del a
+memory.reset_rss_hwm()
+before = memory._status_kb("VmRSS")
+a = np.ones(size, dtype=np.uint8); del a
+plain = (memory._status_kb("VmHWM") - before) / 1024
+probe = memory.rss_hwm_delta(lambda: np.ones(size, dtype=np.uint8))
+print(plain, probe.peak_mb, probe.detail["large_buffers_mmapped"])
+"""
+
+
+def test_rss_probe_sees_buffers_the_heap_would_hide():
+    import subprocess
+    import sys
+
+    from collectors.local import memory
+
+    if memory._mallopt() is None or memory._status_kb("VmHWM") is None:
+        pytest.skip("needs glibc and /proc (Linux)")
+    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
+    plain, probed, mmapped = map(float, out.stdout.split())
+    assert plain < 1.0        # a warmed heap hides an 8 MB buffer from RSS ...
+    assert probed >= 7.5      # ... the probe's lowered mmap threshold shows it
+    assert mmapped == 1.0
