@@ -23,6 +23,12 @@ later inference would show a delta of zero. The method is stored in ``memory_met
     inferences reuse the heap. Why not the ``MALLOC_MMAP_THRESHOLD_`` variable: it holds for the
     whole process, and an mmap + page faults per activation made torch.compile's measured latency
     1.6× slower (resnet18, 2 threads: 120 ms vs 75 ms eager).
+``rss-hwm-delta-incl-arena``
+    LiteRT: the same, across ``allocate_tensors()`` and the first ``invoke()``. LiteRT plans its
+    whole tensor arena in ``allocate_tensors`` (a later inference allocates nothing), and the
+    XNNPACK delegate packs its own copy of fp32 weights there, so this figure includes that copy:
+    resnet18 86 MB (weights 45 MB), mobilenetv2_100 26 MB. Compare it with other runtimes'
+    figures knowing that.
 """
 
 from __future__ import annotations
@@ -106,8 +112,10 @@ def mmapped_large_buffers() -> Iterator[bool]:
             mallopt(M_TRIM_THRESHOLD, TIMED_TRIM_THRESHOLD)
 
 
-def rss_hwm_delta(run_once: Callable[[], object], sync: Callable[[], object] | None = None) -> MemoryResult:
-    """RSS high-water growth across one call of ``run_once`` (see the module docstring)."""
+def rss_hwm_delta(run_once: Callable[[], object], sync: Callable[[], object] | None = None,
+                  method: str = "rss-hwm-delta") -> MemoryResult:
+    """RSS high-water growth across one call of ``run_once`` (see the module docstring);
+    ``method`` names what that call includes when it is more than one inference."""
     if _status_kb("VmHWM") is None:
         return MemoryResult(None, None)
     with mmapped_large_buffers() as mmapped:
@@ -119,7 +127,7 @@ def rss_hwm_delta(run_once: Callable[[], object], sync: Callable[[], object] | N
         if sync:
             sync()
         hwm = _status_kb("VmHWM") or 0.0
-    return MemoryResult(max(hwm - before, 0.0) / 1024.0, "rss-hwm-delta" if reset else "rss-hwm",
+    return MemoryResult(max(hwm - before, 0.0) / 1024.0, method if reset else "rss-hwm",
                         {"rss_before_mb": before / 1024.0, "rss_hwm_mb": hwm / 1024.0,
                          "large_buffers_mmapped": float(mmapped)})
 

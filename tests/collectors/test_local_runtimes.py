@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,14 @@ def _spec(runtime: str, tmp_path: Path, ref: str = f"{BUILDERS}:tiny", model_id:
     ("pytorch-eager", "torch.profiler-live-tensors"),
     ("onnxruntime", "ort-profiling"),
     ("openvino", "rss-hwm-delta"),
+    ("pytorch-compile", "rss-hwm-delta"),
+    ("litert", "rss-hwm-delta-incl-arena"),  # the optional extra: runs where ai-edge-litert is installed
 ])
 def test_each_runtime_produces_a_valid_schema_row(runtime, method, tmp_path):
     if not REGISTRY[runtime].installed():
         pytest.skip(f"{runtime} not installed")
+    if runtime == "pytorch-compile" and not (shutil.which("c++") or shutil.which("g++")):
+        pytest.skip("torch.compile (inductor) needs a C++ compiler on CPU")
     record = measure_spec(_spec(runtime, tmp_path))
     df = to_frame([record], origin="test")
     row = df.iloc[0]
