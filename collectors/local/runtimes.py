@@ -240,6 +240,12 @@ class OnnxRuntime(Runtime):
 
     def load(self, build: Callable[[], Any], settings: Settings) -> Session:
         import numpy as np
+
+        if settings.device == "cuda":
+            # onnxruntime-gpu's CUDA EP links against the CUDA/cuDNN libraries that torch's wheels
+            # ship; importing torch first loads them (as every worker did before ONNX workers
+            # stopped importing torch on CPU)
+            import torch  # noqa: F401
         import onnxruntime as ort
 
         path = _onnx_file(build, settings, settings.precision)
