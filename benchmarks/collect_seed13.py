@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,10 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collectors.local.campaign import collect  # noqa: E402
-from collectors.local.onnx_export import onnx_path  # noqa: E402
+from collectors.local.onnx_export import onnx_path  # noqa: E402  (light: the children import it)
 from collectors.local.timing import TimingConfig  # noqa: E402
-from collectors.store import open_store  # noqa: E402
 
 
 def independent_torch_ms(threads: int, seconds: float) -> float:
@@ -66,6 +65,7 @@ def independent_ort_ms(threads: int, seconds: float) -> float:
 
 
 def main() -> int:
+    from collectors.local.campaign import collect
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=None)
     parser.add_argument("--models", default="seed13")
@@ -103,13 +103,30 @@ def main() -> int:
     return 0
 
 
+def in_fresh_process(independent, threads: int, seconds: float) -> float:
+    """Run an independent measurement in its own interpreter with the worker's thread
+    environment, so that it and the collector's worker start from the same process state (a
+    long-lived parent that has imported pandas/pyarrow and spawned workers is not that)."""
+    from collectors.local.campaign import worker_env
+
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"import collect_seed13 as b; print(b.{independent.__name__}({threads}, {seconds}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=worker_env(threads, "pytorch-eager"))
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def compare_resnet50(threads: list[int], rounds: int, seconds: float) -> None:
     """Collector vs independent loop, interleaved: each round runs the collector (a fresh worker
-    process, as in the campaign) and then the independent loop right after it, so that the two
+    process, as in the campaign) and then the independent loop (also a fresh process) right
+    after it, so that the two
     see the same machine. On a shared VM whose speed wanders by ±10 % over seconds, comparing one
     collector row taken minutes earlier with one loop measures the drift, not the harness; the
     per-round (paired) difference cancels slow drift, and the spread of the independent loop
     across rounds is the machine's own run-to-run repeatability, printed alongside."""
+    from collectors.local.campaign import collect
+    from collectors.store import open_store
+
     timing = TimingConfig(warmup_runs=3, warmup_seconds=0.3, min_runs=10, max_seconds=seconds,
                           target_ci_pct=1.0)
     print(f"\nresnet50 collector p50 vs independent loop, {rounds} interleaved rounds "
@@ -125,7 +142,7 @@ def compare_resnet50(threads: list[int], rounds: int, seconds: float) -> None:
                 if rows.empty:
                     break
                 ours.append(float(rows.latency_ms.iloc[-1]))
-                refs.append(independent(t, seconds))
+                refs.append(in_fresh_process(independent, t, seconds))
             if not ours:
                 print(f"  {runtime} t{t}: the collector produced no row")
                 continue
