@@ -112,7 +112,7 @@ def in_fresh_process(independent, threads: int, seconds: float) -> float:
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
             f"import collect_seed13 as b; print(b.{independent.__name__}({threads}, {seconds}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=worker_env(threads, "pytorch-eager"))
+                         env=worker_env(threads))
     return float(out.stdout.strip().splitlines()[-1])
 
 

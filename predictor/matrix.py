@@ -221,6 +221,8 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
     df = measurements
     if since is not None and "measured_at" in df:
         df = df[pd.to_datetime(df["measured_at"]) >= pd.Timestamp(since)]
+    df = df.assign(config=config_ids(df, config_by))  # once, for the history and the latest view
+    history = _history(df, value_col)
     if "measured_at" in df:
         # frames built by hand may lack the store's tie-breakers; give them neutral ones
         df = df.assign(**{c: df[c] if c in df else pd.NaT if c == "imported_at" else ""
@@ -228,13 +230,11 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
         df = latest_view(df)
     df = df[pd.to_numeric(df[value_col], errors="coerce") > 0].copy()
     df[value_col] = df[value_col].astype(float)
-    df["config"] = config_ids(df, config_by)
     counts = df.groupby("config")["model"].nunique()
     keep = counts.index[counts >= min_models]
     df = df[df["config"].isin(keep)]
     if df.empty:
         raise MatrixError(f"no configuration has >= {min_models} measured models for metric {metric!r}")
-    history = _history(measurements, value_col, config_by, since)
     values = df.pivot_table(index="model", columns="config", values=value_col, aggfunc="median")
     values = values.sort_index().sort_index(axis=1)
     values.columns = values.columns.astype(str)
@@ -255,22 +255,18 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
                          history=history)
 
 
-def _history(measurements: pd.DataFrame, value_col: str,
-             config_by: tuple[str, ...], since) -> pd.DataFrame | None:
-    """Every positive measurement as (model, config, measured_at, value); repeats of one cell on
-    one date (two input sizes, two components) combined by their median like the matrix's cells.
-    """
-    if "measured_at" not in measurements:
+def _history(df: pd.DataFrame, value_col: str) -> pd.DataFrame | None:
+    """Every positive measurement of ``df`` (which carries ``config``) as (model, config,
+    measured_at, value); repeats of one cell on one date (two input sizes, two components)
+    combined by their median like the matrix's cells."""
+    if "measured_at" not in df:
         return None
-    df = measurements[pd.to_numeric(measurements[value_col], errors="coerce") > 0]
-    when = pd.to_datetime(df["measured_at"])
-    if since is not None:
-        df, when = df[when >= pd.Timestamp(since)], when[when >= pd.Timestamp(since)]
+    df = df[pd.to_numeric(df[value_col], errors="coerce") > 0]
     if df.empty:
         return None
     out = pd.DataFrame({"model": df["model"].astype(str).to_numpy(dtype=object),
-                        "config": config_ids(df, config_by).to_numpy(dtype=object),
-                        "measured_at": when.to_numpy(dtype="datetime64[ns]"),
+                        "config": df["config"].to_numpy(dtype=object),
+                        "measured_at": pd.to_datetime(df["measured_at"]).to_numpy(dtype="datetime64[ns]"),
                         "value": df[value_col].astype(float).to_numpy()})
     out = out.dropna(subset=["measured_at"])
     return out.groupby(["model", "config", "measured_at"], as_index=False, sort=False)["value"].median()

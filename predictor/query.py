@@ -370,13 +370,7 @@ def _pretrained_path(folder: Path | None, est: Any, X: pd.DataFrame, name: str) 
         return None
     import hashlib
 
-    from predictor.design import source_columns
-
-    cols = source_columns(X)
-    content = int(pd.util.hash_pandas_object(X[cols], index=True).sum()) & 0xFFFFFFFFFFFFFFFF
-    params = {p: v for p, v in est.get_params().items() if p not in ("intervals", "warm_start")}
-    key = hashlib.sha1(repr((type(est).__name__, sorted(params.items()), cols,
-                             content)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(repr(est.source_fingerprint(X)).encode()).hexdigest()[:16]
     return Path(folder) / f"{name}-{key}"
 
 
@@ -455,5 +449,6 @@ def predict_store(store: Any, known_path: str | Path, device: str | None, runtim
                               predictors=predictors)
 
 
-__all__ = ["AUTO_CACHE", "PREDICTOR_CACHE", "KnownFileError", "QueryError", "VALUE_COLUMN", "choose_method",
-           "predict_from_known", "predict_store", "read_known", "target_id", "with_target"]
+__all__ = ["AUTO_CACHE", "PREDICTOR_CACHE", "KnownFileError", "QueryError", "VALUE_COLUMN",
+           "choose_method", "predict_from_known", "predict_store", "read_known", "target_id",
+           "with_target"]

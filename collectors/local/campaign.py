@@ -150,12 +150,11 @@ def _config_key(config: Config, device: str) -> tuple[str, ...]:
                  config.precision, config.input_size])
 
 
-def worker_env(threads: int, runtime: str = "openvino") -> dict[str, str]:
+def worker_env(threads: int) -> dict[str, str]:
     """The worker's environment: thread counts pinned, repo importable, and glibc's allocator
     left at its defaults (``MALLOC_MMAP_THRESHOLD_`` removed): an mmap per activation would add
     page faults to every timed inference. The RSS memory probe lowers the threshold for its one
-    inference only (``collectors.local.memory.mmapped_large_buffers``). ``runtime`` is accepted
-    so that a runtime needing its own variables can get them here."""
+    inference only (``collectors.local.memory.mmapped_large_buffers``)."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)
@@ -183,7 +182,7 @@ def run_worker(config: Config, device_kind: str, timing: TimingConfig, timeout_s
             "timing": timing.to_dict(), **config.settings()}
     try:
         proc = subprocess.run([sys.executable, "-m", "collectors.local.worker", json.dumps(spec)],
-                              capture_output=True, text=True, timeout=timeout_s, env=worker_env(config.threads, config.runtime),
+                              capture_output=True, text=True, timeout=timeout_s, env=worker_env(config.threads),
                               cwd=os.getcwd())
     except subprocess.TimeoutExpired as exc:
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")

@@ -79,18 +79,14 @@ TIMED_MMAP_THRESHOLD, TIMED_TRIM_THRESHOLD = 32 << 20, 64 << 20
 
 
 def _libc() -> ctypes.CDLL | None:
+    """glibc (with ``mallopt`` and ``malloc_trim``), or None: with another C library the probe
+    reads RSS as it is."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt, libc.malloc_trim  # glibc only
         return libc
     except (OSError, AttributeError):
         return None
-
-
-def _mallopt() -> Callable[[int, int], int] | None:
-    """glibc's ``mallopt``, or None (another C library: the probe then reads RSS as it is)."""
-    libc = _libc()
-    return libc.mallopt if libc is not None else None
 
 
 @contextmanager
@@ -100,16 +96,16 @@ def mmapped_large_buffers() -> Iterator[bool]:
     resident, invisible to RSS); after it, the heap keeps buffers below 32 MiB and is not trimmed
     below 64 MiB. Yields whether glibc took the settings."""
     libc = _libc()
-    mallopt = libc.mallopt if libc is not None else None
-    ok = bool(mallopt and mallopt(M_MMAP_THRESHOLD, PROBE_MMAP_THRESHOLD))
-    if libc is not None:
-        libc.malloc_trim(0)
+    if libc is None:
+        yield False
+        return
+    ok = bool(libc.mallopt(M_MMAP_THRESHOLD, PROBE_MMAP_THRESHOLD))
+    libc.malloc_trim(0)
     try:
         yield ok
     finally:
-        if mallopt:
-            mallopt(M_MMAP_THRESHOLD, TIMED_MMAP_THRESHOLD)
-            mallopt(M_TRIM_THRESHOLD, TIMED_TRIM_THRESHOLD)
+        libc.mallopt(M_MMAP_THRESHOLD, TIMED_MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, TIMED_TRIM_THRESHOLD)
 
 
 def rss_hwm_delta(run_once: Callable[[], object], sync: Callable[[], object] | None = None,

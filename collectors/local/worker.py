@@ -46,16 +46,11 @@ def _stage(name: str, fn: Any, *args: Any) -> Any:
 def _builder(ref: str, input_size: int) -> Any:
     """``build()`` for the runtime adapters: builds the module once, on first call only, and
     reports a failure as the build stage's."""
+    from functools import cache
+
     from collectors.local.models import build_model
 
-    built: list[Any] = []
-
-    def build() -> Any:
-        if not built:
-            built.append(_stage("build", build_model, ref, input_size)[0])
-        return built[0]
-
-    return build
+    return cache(lambda: _stage("build", build_model, ref, input_size)[0])
 
 
 def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -22,12 +22,10 @@ def flops_rank_figure(cells: pd.DataFrame, measure: str = "latency", max_panels:
     picks = []
     if len(cells):
         sizes = cells.groupby(["config", "label"])["n_models"].first().reset_index()
-        tiers = cells.groupby("config")["label"].first()
         picks = list(sizes.sort_values("n_models").drop_duplicates("label")["config"])[-max_panels:]
         # prefer a small (edge-sized) and a large configuration when both exist
         small = sizes.sort_values("n_models")["config"].iloc[len(sizes) // 2]
         picks = list(dict.fromkeys([small, picks[-1]]))
-        del tiers
     fig, axes = plt.subplots(1, max(len(picks), 1), figsize=(5.5 * max(len(picks), 1), 4.8),
                              squeeze=False)
     for ax, config in zip(axes[0], picks):

@@ -179,13 +179,21 @@ class TransferMethod(BaseEstimator):
             else est.set_params(intervals=False)
         return est
 
+    def source_fingerprint(self, X: pd.DataFrame) -> tuple:
+        """What pre-training and interval calibration depend on: the method, its parameters
+        (``intervals`` and ``warm_start`` change neither) and the source columns with their
+        values — not the target. One key for the in-memory calibration cache and the saved
+        predictors of ``predictor.query``."""
+        cols = source_columns(X)
+        content = int(pd.util.hash_pandas_object(X[cols], index=True).to_numpy().sum())
+        params = {p: v for p, v in self.get_params().items() if p not in ("intervals", "warm_start")}
+        return type(self).__name__, tuple(cols), content, repr(sorted(params.items()))
+
     def _calibrate_intervals(self, X: pd.DataFrame, k: int) -> None:
         cols = source_columns(X)
-        # the residuals depend on the sources' values and the parameters, not on the target:
-        # one calibration serves every draw and every target of a held-out device
-        values = pd.util.hash_pandas_object(X[cols], index=True).to_numpy()
-        params = {p: v for p, v in self.get_params().items() if p not in ("intervals", "warm_start")}
-        key = (k, tuple(cols), int(values.sum()), repr(sorted(params.items())))
+        # the residuals depend on the sources and the parameters, not on the target: one
+        # calibration serves every draw and every target of a held-out device
+        key = (k, *self.source_fingerprint(X))
         cache = getattr(self, "_interval_cache_", None)
         if cache is None:
             cache = self._interval_cache_ = {}

@@ -213,18 +213,16 @@ class _LearnedTransfer(TransferMethod):
         if self.source_model_ is not None:
             self._save_regressor(self.source_model_, directory)
         folds: dict[str, int] = {}
-        models: list = []
+        index_of: dict[int, int] = {}  # id(regressor) -> fold number: devices share a fold's model
         for device, model in getattr(self, "fold_models_", {}).items():
             if model is None:
                 continue
-            index = next((i for i, m in enumerate(models) if m is model), None)
-            if index is None:
-                index = len(models)
-                models.append(model)
-                fold_dir = directory / f"fold-{index}"
+            if id(model) not in index_of:
+                index_of[id(model)] = len(index_of)
+                fold_dir = directory / f"fold-{index_of[id(model)]}"
                 fold_dir.mkdir(exist_ok=True)
                 self._save_regressor(model, fold_dir)
-            folds[device] = index
+            folds[device] = index_of[id(model)]
         dump_json(directory / "folds.json", folds)
 
     def _load_extra(self, directory: Path) -> None:

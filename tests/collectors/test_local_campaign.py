@@ -29,7 +29,7 @@ def test_plan_is_model_major_and_worker_env_pins_threads():
 
     os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"  # a caller's setting must not reach timing
     try:
-        env = worker_env(2, "openvino")
+        env = worker_env(2)
     finally:
         del os.environ["MALLOC_MMAP_THRESHOLD_"]
     assert env["OMP_NUM_THREADS"] == "2" and "MALLOC_MMAP_THRESHOLD_" not in env

@@ -113,7 +113,7 @@ def test_rss_probe_sees_buffers_the_heap_would_hide():
 
     from collectors.local import memory
 
-    if memory._mallopt() is None or memory._status_kb("VmHWM") is None:
+    if memory._libc() is None or memory._status_kb("VmHWM") is None:
         pytest.skip("needs glibc and /proc (Linux)")
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
     plain, probed, mmapped = map(float, out.stdout.split())
