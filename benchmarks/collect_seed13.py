@@ -6,7 +6,7 @@ independent measurement taken in this process: ``torch.utils.benchmark.Timer.blo
 for PyTorch and a bare ``InferenceSession.run`` loop for ONNX Runtime (goal: within 5 %), in
 interleaved rounds (see ``compare_resnet50``).
 
-    python benchmarks/collect_seed13.py [--store DIR] [--max-seconds 8] [--models seed13] [--rounds 3]
+    python benchmarks/collect_seed13.py [--store DIR] [--max-seconds 12] [--models seed13] [--rounds 5]
 
 The store is a temporary folder unless ``--store`` is given; ONNX files are cached in
 ``effbench-data/cache/onnx`` so a second run skips the exports.
@@ -69,8 +69,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=None)
     parser.add_argument("--models", default="seed13")
-    parser.add_argument("--max-seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the resnet50 check")
+    parser.add_argument("--max-seconds", type=float, default=12.0)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the resnet50 check")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--compare-only", action="store_true",
                         help="skip the campaign; run only the interleaved resnet50 comparison")

@@ -4,7 +4,8 @@ Prints (1) the AI Hub LODO grid (all methods × k ∈ {0, 1, 3, 5, 10}, 3 draws)
 (goal: ≤ 3 min on 2 cores), (2) at k = 5: mean within-10 % and Spearman per method with 95 %
 bootstrap CIs over held-out devices, per family, and the share of held-out devices where the best
 method beats KRT, (3) the same k = 5 protocol on timm's GPU/CPU configurations, (4) for both, the in-sample
-single-source ceiling (the best other-device source with the ratio fitted on every target model),
+single-source ceiling (the best other-device source with the ratio fitted on every target model)
+and the two-source leave-one-model-out ceiling (k = n − 1),
 and the AI Hub k = 5 result without as-of alignment of the sources.
 
     python benchmarks/lodo_grid.py [--store DIR] [--jobs 2] [--no-intervals] [--methods all]
@@ -77,17 +78,20 @@ def report(result, label: str, k: int = 5) -> None:
 
 
 def ceiling(matrix, label: str) -> None:
-    """What the best single source with the best ratio reaches when it is fitted on *every*
-    target model: an upper bound for ratio transfer at any k (predictor.evaluation.ceiling)."""
-    from predictor.evaluation import transfer_ceiling
+    """What transfer could reach if the target's models were all known: the best single source with
+    its ratio fitted on every target model (an upper bound for ratio transfer at any k), and the best
+    pair of sources by leave-one-model-out least squares (k = n − 1; predictor.evaluation.ceiling)."""
+    from predictor.evaluation import pair_ceiling, transfer_ceiling
 
-    c = transfer_ceiling(matrix)
-    per_device = c.groupby("device")[["within_10", "spearman"]].mean()
-    console.print(f"\\[{label}] in-sample single-source ceiling over {len(c)} targets: within-10 % "
-                  f"{c['within_10'].mean():.3f} (devices: median {per_device['within_10'].median():.2f}, "
-                  f"min {per_device['within_10'].min():.2f}), Spearman {c['spearman'].mean():.3f}",
-                  highlight=False)
-    console.print(per_device.round(2).to_string())
+    for name, c in (("in-sample single-source", transfer_ceiling(matrix)),
+                    ("leave-one-model-out two-source (k = n−1)", pair_ceiling(matrix))):
+        per_device = c.groupby("device")[["within_10", "spearman"]].mean()
+        console.print(f"\\[{label}] {name} ceiling over {len(c)} targets: within-10 % "
+                      f"{c['within_10'].mean():.3f} (devices: mean {per_device['within_10'].mean():.3f}, "
+                      f"median {per_device['within_10'].median():.2f}, min "
+                      f"{per_device['within_10'].min():.2f}), Spearman {c['spearman'].mean():.3f}",
+                      highlight=False)
+        console.print(per_device.round(2).to_string())
 
 
 def main() -> None:

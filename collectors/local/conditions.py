@@ -16,9 +16,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-#: Environment variables that decide how many threads native libraries use.
+#: Environment variables that decide how many threads native libraries use and how glibc allocates.
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
-              "KMP_AFFINITY", "MALLOC_MMAP_THRESHOLD_")
+              "KMP_AFFINITY", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX",
+              "LD_PRELOAD")
 #: Distributions whose versions matter to a latency.
 LIBRARIES = ("torch", "torchvision", "timm", "onnx", "onnxruntime", "onnxruntime-gpu", "openvino",
              "numpy", "ai-edge-litert", "litert-torch")

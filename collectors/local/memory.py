@@ -19,9 +19,10 @@ later inference would show a delta of zero. The method is stored in ``memory_met
     (``VmHWM``) after the inference minus the RSS before it, with the mark reset first through
     ``/proc/self/clear_refs`` ("5"). For that one inference glibc's mmap threshold is lowered to
     64 KiB (``mallopt``), so large buffers are mmapped and returned and RSS follows the live
-    allocation; afterwards it is set to 32 MiB (and the trim threshold to 64 MiB), so the timed
-    inferences reuse the heap. Why not the ``MALLOC_MMAP_THRESHOLD_`` variable: it holds for the
-    whole process, and an mmap + page faults per activation made torch.compile's measured latency
+    allocation; afterwards it is set back to the timed setting the worker starts with
+    (:data:`TIMED_ALLOCATOR_ENV`: buffers below 32 MiB from the heap, heap trimmed above 64 MiB
+    free), so the timed inferences reuse the heap. Why not a low ``MALLOC_MMAP_THRESHOLD_`` for
+    the whole process: an mmap + page faults per activation made torch.compile's measured latency
     1.6× slower (resnet18, 2 threads: 120 ms vs 75 ms eager).
 ``rss-hwm-delta-incl-arena``
     LiteRT: the same, across ``allocate_tensors()`` and the first ``invoke()``. LiteRT plans its
@@ -75,7 +76,10 @@ def reset_rss_hwm() -> bool:
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 PROBE_MMAP_THRESHOLD = 64 << 10
-TIMED_MMAP_THRESHOLD, TIMED_TRIM_THRESHOLD = 32 << 20, 64 << 20
+TIMED_MMAP_THRESHOLD, TIMED_TRIM_THRESHOLD = 32 << 20, 64 << 20  # 32 MiB: glibc's maximum
+#: The worker's allocator setting for timing (see ``collectors.local.campaign.worker_env``).
+TIMED_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(TIMED_MMAP_THRESHOLD),
+                       "MALLOC_TRIM_THRESHOLD_": str(TIMED_TRIM_THRESHOLD)}
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -93,8 +97,8 @@ def _libc() -> ctypes.CDLL | None:
 def mmapped_large_buffers() -> Iterator[bool]:
     """Within the block, buffers ≥ 64 KiB are mmapped and the heap's free pages are returned
     first (``malloc_trim``: glibc would otherwise serve a buffer from heap pages that are already
-    resident, invisible to RSS); after it, the heap keeps buffers below 32 MiB and is not trimmed
-    below 64 MiB. Yields whether glibc took the settings."""
+    resident, invisible to RSS); after it, the timed setting of :data:`TIMED_ALLOCATOR_ENV` is
+    restored. Yields whether glibc took the settings."""
     libc = _libc()
     if libc is None:
         yield False
@@ -171,5 +175,5 @@ def ort_profile_peak(profile_json: str | Path) -> MemoryResult | None:
     return MemoryResult(max(peaks) / MB, "ort-profiling", {"profiled_nodes": float(len(peaks))})
 
 
-__all__ = ["MemoryResult", "cuda_peak", "mmapped_large_buffers", "ort_profile_peak", "reset_rss_hwm",
+__all__ = ["MemoryResult", "TIMED_ALLOCATOR_ENV", "cuda_peak", "mmapped_large_buffers", "ort_profile_peak", "reset_rss_hwm",
            "rss_hwm_delta", "torch_profiler_peak"]

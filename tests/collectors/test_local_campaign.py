@@ -32,7 +32,8 @@ def test_plan_is_model_major_and_worker_env_pins_threads():
         env = worker_env(2)
     finally:
         del os.environ["MALLOC_MMAP_THRESHOLD_"]
-    assert env["OMP_NUM_THREADS"] == "2" and "MALLOC_MMAP_THRESHOLD_" not in env
+    assert env["OMP_NUM_THREADS"] == "2"
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20) and env["MALLOC_TRIM_THRESHOLD_"] == str(64 << 20)
 
 
 def test_bad_model_or_runtime_is_one_clear_line(tmp_path):
@@ -90,3 +91,5 @@ def test_onnx_worker_with_a_cached_export_never_imports_torch(tmp_path):
     conditions = [json.loads(c) for c in rows.conditions]
     assert "torch_threads" in conditions[0] and "torch_threads" not in conditions[1]
     assert rows.threads.tolist() == [1, 2] and (rows.latency_ms > 0).all()
+    # the allocator setting the worker timed under is part of the record
+    assert conditions[1]["env"]["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
 from predictor.design import source_columns
@@ -281,7 +283,7 @@ def test_ceiling_is_perfect_for_an_exact_ratio_and_lower_with_interaction():
 
 
 def test_ceiling_on_real_aihub_finds_chipset_twins_and_limits_the_rest(real_store):
-    from predictor.evaluation import transfer_ceiling
+    from predictor.evaluation import pair_ceiling, transfer_ceiling
     from predictor.matrix import matrix_from_store
 
     m = matrix_from_store(real_store, sources=["aihub"])
@@ -292,6 +294,51 @@ def test_ceiling_on_real_aihub_finds_chipset_twins_and_limits_the_rest(real_stor
     assert twin["within_10"] >= 0.95 and twin["source"].startswith("Samsung Galaxy S23|")
     # ... but not every device has a twin: some targets stay far from ±10 % even in-sample
     assert ceiling["within_10"].min() < 0.7
+    # and two sources with every other target model known (k = n − 1) do not lift the average
+    # to the 0.90 within ±10 % that issue #4 asks of a k = 5 method: the data cannot support it
+    pair = pair_ceiling(m).set_index("target")
+    assert pair.loc["QCS8550 (Proxy)|tflite|float", "within_10"] == 1.0
+    assert pair["within_10"].mean() < 0.85
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(4, 12), st.integers(1, 2), st.integers(0, 2**31 - 1))
+def test_leave_one_out_predictions_equal_refitting_without_the_row(n, p, seed):
+    from predictor.evaluation.ceiling import leave_one_out_predictions
+
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(n, p)), rng.normal(size=n)
+    fast = leave_one_out_predictions(y, X)
+    for i in range(n):
+        keep = np.arange(n) != i
+        A = np.column_stack([np.ones(n), X])
+        coef = np.linalg.lstsq(A[keep], y[keep], rcond=None)[0]
+        if np.linalg.matrix_rank(A[keep]) == A.shape[1]:  # identifiable without row i
+            assert fast[i] == pytest.approx(A[i] @ coef, rel=1e-6, abs=1e-6)
+
+
+def test_pair_ceiling_finds_a_target_that_mixes_two_devices():
+    """dev2 runs every model at the geometric mean of dev0 and dev1, which disagree per model by
+    30 % log-noise: no single source explains dev2, the right pair does exactly."""
+    from _synthetic_matrix import SETUPS, _tidy
+
+    from predictor.evaluation import pair_ceiling, transfer_ceiling
+    from predictor.matrix import build_matrix
+
+    rng = np.random.default_rng(7)
+    n = 25
+    base = rng.uniform(0, 4, n)
+    dev0, dev1 = base + rng.normal(0, 0.3, n), base + rng.normal(0, 0.3, n)
+    bias = np.arange(len(SETUPS)) * 0.5
+    cols = [d + b for d in (dev0, dev1, (dev0 + dev1) / 2) for b in bias]
+    m = build_matrix(_tidy(np.column_stack(cols), [f"m{i:02d}" for i in range(n)],
+                           ["dev0", "dev1", "dev2"]))
+    single = transfer_ceiling(m).set_index("target")
+    pair = pair_ceiling(m).set_index("target")
+    for target in m.configs_of("dev2"):
+        assert single.loc[target, "within_10"] < 0.8
+        assert pair.loc[target, "within_10"] == 1.0
+        assert {s.split("|")[0] for s in pair.loc[target, "sources"].split(" + ")} == {"dev0", "dev1"}
 
 
 def test_evaluate_records_whether_sources_were_aligned(matrix):
