@@ -31,6 +31,9 @@ def collect(
     precisions: Annotated[str, typer.Option(help="Comma-separated precisions (fp32, fp16 on CUDA, bf16 on OpenVINO).")] = "fp32",
     input_size: Annotated[Optional[int], typer.Option(help="Input resolution; default: each model's own.")] = None,
     max_seconds_per_model: Annotated[float, typer.Option("--max-seconds-per-model", help="Time cap of one measurement.")] = 60.0,
+    remeasure_above_ci: Annotated[Optional[float], typer.Option(
+        "--remeasure-above-ci", help="Measure once more, after the pass, each configuration whose p50 "
+                                     "CI half-width exceeds this % (both rows kept).")] = None,
     store: StoreOption = None,
 ) -> None:
     """Measure latency distributions and peak memory on this machine (resumable)."""
@@ -46,6 +49,7 @@ def collect(
         input_size=input_size,
         store=open_store(store),
         max_seconds_per_model=max_seconds_per_model,
+        remeasure_above_ci=remeasure_above_ci,
     )
     console.print(summary.summary())
 

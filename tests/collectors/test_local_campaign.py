@@ -93,3 +93,23 @@ def test_onnx_worker_with_a_cached_export_never_imports_torch(tmp_path):
     assert rows.threads.tolist() == [1, 2] and (rows.latency_ms > 0).all()
     # the allocator setting the worker timed under is part of the record
     assert conditions[1]["env"]["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20)
+
+
+def test_unsteady_configurations_are_measured_again_and_both_rows_kept(tmp_path):
+    store = open_store(tmp_path / "store")
+    common = dict(store=store, input_size=64, timing=FAST, progress=False, device="cpu",
+                  onnx_cache=str(tmp_path / "onnx"))
+    # 15 runs at most: the median's CI is never within ±0 %, so the configuration runs twice
+    summary = collect(_models("tiny"), "onnxruntime", [1], remeasure_above_ci=0.0, **common)
+    assert (summary.measured, summary.remeasured) == (1, 1)
+    assert [r["remeasured"] for r in summary.rows] == [False, True]
+    assert "1 measured again" in summary.summary()
+    rows = store.measurements(source="local").sort_values("measured_at")
+    assert len(rows) == 2 and rows.measured_at.is_unique
+    latest = store.measurements(source="local", latest=True)
+    assert len(latest) == 1 and latest.measured_at.iloc[0] == rows.measured_at.iloc[-1]
+    # a generous threshold measures nothing twice; a resumed call measures nothing at all
+    calm = collect(_models("tiny"), "onnxruntime", [2], remeasure_above_ci=1e9, **common)
+    assert (calm.measured, calm.remeasured) == (1, 0)
+    again = collect(_models("tiny"), "onnxruntime", [1, 2], remeasure_above_ci=0.0, **common)
+    assert again.ran == 0 and again.remeasured == 0
