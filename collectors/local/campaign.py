@@ -161,8 +161,8 @@ def worker_env(threads: int) -> dict[str, str]:
     reuse arenas) pays fresh page faults every time, and on a VM a page fault is a trip to the host.
     Measured here (2026-11-29, paired fresh processes, 5 s loops): mobilenetv3_large_100 at one
     thread median 19.7 ms with the heap kept against 32.1 ms with the defaults (faster in 8 of 8
-    pairs), resnet50 at two threads faster in 4 of 5 pairs. Production CPU serving keeps its heap too (jemalloc/tcmalloc).
-    The RSS memory probe lowers the threshold for its one inference only
+    pairs), resnet50 at two threads faster in 4 of 5 pairs. Production CPU serving keeps its heap
+    too (jemalloc/tcmalloc). The RSS memory probe lowers the threshold for its one inference only
     (``collectors.local.memory.mmapped_large_buffers``); the settings are recorded in each
     measurement's ``conditions.env``."""
     from collectors.local.memory import TIMED_ALLOCATOR_ENV
@@ -247,6 +247,7 @@ def collect(models: str | list[str], runtimes: str | list[str], threads: Sequenc
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+
     def run(config: Config, remeasured: bool = False) -> float | None:
         """One configuration, stored as it lands; its CI half-width in %, None if it did not run."""
         # not installed / unsupported precision: known without starting a worker

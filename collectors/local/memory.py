@@ -175,5 +175,5 @@ def ort_profile_peak(profile_json: str | Path) -> MemoryResult | None:
     return MemoryResult(max(peaks) / MB, "ort-profiling", {"profiled_nodes": float(len(peaks))})
 
 
-__all__ = ["MemoryResult", "TIMED_ALLOCATOR_ENV", "cuda_peak", "mmapped_large_buffers", "ort_profile_peak", "reset_rss_hwm",
-           "rss_hwm_delta", "torch_profiler_peak"]
+__all__ = ["MemoryResult", "TIMED_ALLOCATOR_ENV", "cuda_peak", "mmapped_large_buffers",
+           "ort_profile_peak", "reset_rss_hwm", "rss_hwm_delta", "torch_profiler_peak"]
