@@ -18,6 +18,7 @@ The store is a temporary folder unless ``--store`` is given; ONNX files are cach
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def main() -> int:
               f"{statistics.median(cis) if cis else float('nan'):.2f} %", flush=True)
     print(f"  noisy (IQR/median > 0.10) rows: {sum(bool(r['noisy']) for r in summary.rows)}", flush=True)
 
-    drifts = [r["drift_pct"] for r in summary.rows if r.get("drift_pct") == r.get("drift_pct")]
+    drifts = [r["drift_pct"] for r in summary.rows if not math.isnan(r.get("drift_pct", math.nan))]
     if drifts:
         print(f"drift (range of 4 block medians within one run): median {statistics.median(drifts):.1f} %, "
               f"max {max(drifts):.1f} %", flush=True)
@@ -132,8 +133,7 @@ def in_fresh_process(independent, threads: int, seconds: float) -> float:
 def compare_resnet50(threads: list[int], rounds: int, seconds: float) -> None:
     """Collector vs independent loop, interleaved: each round runs the collector (a fresh worker
     process, as in the campaign) and then the independent loop (also a fresh process) right
-    after it, so that the two
-    see the same machine. On a shared VM whose speed wanders by ±10 % over seconds, comparing one
+    after it, so that the two see the same machine. On a shared VM whose speed wanders by ±10 % over seconds, comparing one
     collector row taken minutes earlier with one loop measures the drift, not the harness; the
     per-round (paired) difference cancels slow drift, and the spread of the independent loop
     across rounds is the machine's own run-to-run repeatability, printed alongside."""

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from collectors.local.conditions import cpu_model
+from collectors.local.memory import TIMED_ALLOCATOR_ENV
 from collectors.local.models import ModelSpec, resolve_models
 from collectors.local.runtimes import REGISTRY, parse_runtimes
 from collectors.local.timing import TimingConfig
@@ -92,7 +93,8 @@ class CollectSummary:
             noisy = ("  NOISY" if row["noisy"] else "") + ("  (again)" if row.get("remeasured") else "")
             lines.append(f"  {row['model']:<24} {row['runtime']:<15} t{row['threads']} b{row['batch_size']} "
                          f"{row['precision']:<5} p50 {row['latency_ms']:9.3f} ms ±{row['ci_pct']:.2f}% "
-                         f"drift {row.get('drift_pct', float('nan')):.1f}% n={row['n_samples']} mem {row['peak_memory_mb'] or float('nan'):.1f} MB "
+                         f"drift {row.get('drift_pct', float('nan')):.1f}% n={row['n_samples']} "
+                         f"mem {row['peak_memory_mb'] or float('nan'):.1f} MB "
                          f"({row['memory_method']}){noisy}")
         for fail in self.failures:
             lines.append(f"  {fail['kind'].upper():<7} {fail['model']} {fail['runtime']} "
@@ -165,8 +167,6 @@ def worker_env(threads: int) -> dict[str, str]:
     too (jemalloc/tcmalloc). The RSS memory probe lowers the threshold for its one inference only
     (``collectors.local.memory.mmapped_large_buffers``); the settings are recorded in each
     measurement's ``conditions.env``."""
-    from collectors.local.memory import TIMED_ALLOCATOR_ENV
-
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)

@@ -380,6 +380,5 @@ def get_runtime(name: str) -> Runtime:
 
 
 __all__ = ["ALIASES", "PRECISIONS", "REGISTRY", "RUNTIMES", "Runtime", "Session", "Settings",
-           "UnknownRuntimeError", "UnsupportedConfigError", "example_array", "example_input", "get_runtime",
-           "openvino_precision",
-           "parse_runtimes"]
+           "UnknownRuntimeError", "UnsupportedConfigError", "example_array", "example_input",
+           "get_runtime", "openvino_precision", "parse_runtimes"]

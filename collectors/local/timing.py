@@ -165,7 +165,8 @@ def summarize(samples_ms: list[float] | np.ndarray, *, confidence: float = 0.95,
         std_ms=float(x.std(ddof=1)) if len(x) > 1 else 0.0,
         iqr_ratio=float((p75 - p25) / p50) if p50 > 0 else math.inf,
         ci_low_ms=low, ci_high_ms=high, ci_half_width_pct=ci_half_width_pct(x, confidence),
-        confidence=confidence, drift_pct=drift_pct(x), warmup_runs=warmup_runs, stop_reason=stop_reason, elapsed_s=elapsed_s)
+        confidence=confidence, drift_pct=drift_pct(x), warmup_runs=warmup_runs,
+        stop_reason=stop_reason, elapsed_s=elapsed_s)
 
 
 def _no_sync() -> None:
@@ -214,5 +215,5 @@ def measure(run_once: Callable[[], object], sync: Callable[[], object] | None = 
                      elapsed_s=elapsed)
 
 
-__all__ = ["NOISY_IQR_RATIO", "TimingConfig", "TimingResult", "ci_half_width_pct", "drift_pct", "measure",
-           "median_ci", "summarize"]
+__all__ = ["NOISY_IQR_RATIO", "TimingConfig", "TimingResult", "ci_half_width_pct", "drift_pct",
+           "measure", "median_ci", "summarize"]

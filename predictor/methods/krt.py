@@ -7,7 +7,8 @@ model). The source is the one whose log ratio varies least over the known models
 ``source``. With ``prefer_same_setup`` (default) only sources running the target's own
 runtime|precision compete first: a new device's software stack is known, and choosing among
 ~90 sources by a variance over five models otherwise picks a stack that agreed by chance (on the
-AI Hub LODO at k = 5 this alone lifts within-±10 % from 0.40 to 0.66). ``scope="family"`` fits one ratio per model family with the global ratio as fallback
+AI Hub LODO at k = 5 this alone lifts within-±10 % from 0.40 to 0.66). ``scope="family"`` fits
+one ratio per model family with the global ratio as fallback
 (families whose operators a runtime accelerates differently). Models the chosen source did not
 measure fall back to the next most similar source. k = 0 is impossible: no ratio without a
 known model.
