@@ -17,9 +17,9 @@ from pathlib import Path
 
 from collectors.store import ParquetStore
 from predictor.analyses import StudyData
-from predictor.experiment import load_spec, run_experiment
+from effbench.experiment import load_spec, run_experiment
 from collectors.importers import import_public, public_data_root
-from predictor.main_job import PAPER
+from effbench.main_job import PAPER
 
 
 def import_shared(root: Path, store: ParquetStore) -> float:

@@ -26,7 +26,10 @@ from filelock import FileLock
 
 from collectors.schema import CONFIG_KEY, COLUMNS, coerce_dtypes, empty_frame
 
-DEFAULT_STORE = Path("effbench-data") / "store"
+from collectors import workspace
+
+#: The default store folder at import time (see :func:`store_path`, which reads the environment).
+DEFAULT_STORE = workspace.store_path()
 MEASUREMENTS = "measurements"
 
 #: Identity columns of the auxiliary tables: a row whose key is already stored is not added again.
@@ -178,8 +181,8 @@ def copy_store(source: MeasurementStore, root: str | os.PathLike[str],
 
 
 def store_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """``--store`` if given, else ``$EFFBENCH_STORE``, else ``./effbench-data/store``."""
-    return Path(path or os.environ.get("EFFBENCH_STORE") or DEFAULT_STORE)
+    """``--store`` if given, else ``$EFFBENCH_STORE``, else ``$EFFBENCH_HOME/store``."""
+    return Path(path) if path else workspace.store_path()
 
 
 def open_store(path: str | os.PathLike[str] | None = None) -> ParquetStore:

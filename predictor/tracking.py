@@ -30,7 +30,9 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-DEFAULT_TRACKING_URI = "sqlite:///effbench-data/mlflow.db"
+from collectors import workspace
+
+DEFAULT_TRACKING_URI = workspace.tracking_uri()
 DEFAULT_EXPERIMENT = "effbench"
 #: MLflow rejects parameter values longer than this.
 _MAX_PARAM = 6000
@@ -56,7 +58,7 @@ class TrackableResult(Protocol):
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """``uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite file (its folder is created)."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = uri or workspace.tracking_uri()
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,26 @@ def _mlflow(uri: str | None):
     mlflow.set_tracking_uri(resolved)
     mlflow.set_registry_uri(resolved)
     return mlflow
+
+
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment's artifacts go for a local SQLite tracking store: a folder beside
+    the database (``<home>/mlartifacts``), never MLflow's default ``./mlruns`` in the working
+    directory. Servers and remote stores decide for themselves (None)."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def use_experiment(mlflow, name: str) -> None:
+    """``mlflow.set_experiment`` that creates the experiment with :func:`artifact_location`."""
+    if mlflow.get_experiment_by_name(name) is None:
+        try:
+            mlflow.create_experiment(name, artifact_location=artifact_location(
+                mlflow.get_tracking_uri()))
+        except Exception:  # noqa: BLE001 - another process created it first: use theirs
+            pass
+    mlflow.set_experiment(name)
 
 
 def store_snapshot(measurements: pd.DataFrame) -> str:
@@ -142,7 +164,7 @@ def log_result(result: TrackableResult, run_name: str, experiment: str = DEFAULT
     runs are made when ``nested_by`` names a column of the result's per-target table.
     """
     mlflow = _mlflow(tracking_uri)
-    mlflow.set_experiment(experiment)
+    use_experiment(mlflow, experiment)
     all_params = {**result.params(), **(params or {})}
     with mlflow.start_run(run_name=run_name) as parent:
         mlflow.log_params({k: _param_value(v) for k, v in all_params.items()})
@@ -254,7 +276,7 @@ def log_trained_model(est: Any, name: str, matrix: Any, method: str,
     from predictor.methods import save_method
 
     mlflow = _mlflow(tracking_uri)
-    mlflow.set_experiment(experiment)
+    use_experiment(mlflow, experiment)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "trained"
         save_method(est, root / "method")

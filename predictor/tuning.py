@@ -22,7 +22,9 @@ from predictor.design import make_design, target_vector
 from predictor.matrix import LatencyMatrix
 from predictor.methods import NotEnoughKnownModels, make_method
 
-DEFAULT_STORAGE = "sqlite:///effbench-data/optuna.db"
+from collectors import workspace
+
+DEFAULT_STORAGE = workspace.optuna_storage()
 OBJECTIVES = ("within10", "log_mae")
 
 
@@ -145,7 +147,7 @@ def tune(method_name: str, matrix: LatencyMatrix, n_trials: int = 20, k: int = 5
     rng = np.random.default_rng(seed)
     if max_devices and len(devices) > max_devices:
         devices = sorted(rng.choice(devices, size=max_devices, replace=False).tolist())
-    storage = storage or DEFAULT_STORAGE
+    storage = storage or workspace.optuna_storage()
     _ensure_sqlite_folder(storage)
     study_name = study_name or f"{method_name}-k{k}-{objective}"
     direction = "maximize" if objective == "within10" else "minimize"

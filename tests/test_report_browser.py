@@ -33,8 +33,8 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     from _analysis_data import synthetic_study
-    from predictor.experiment import load_spec, run_experiment
-    from predictor.main_job import PAPER
+    from effbench.experiment import load_spec, run_experiment
+    from effbench.main_job import PAPER
 
     spec = load_spec(PAPER)
     spec.analyses.pop("predictability")      # the evaluation stack is tested elsewhere

@@ -18,7 +18,9 @@ from typing import Any
 
 from filelock import FileLock
 
-DEFAULT_CACHE = Path("effbench-data") / "cache" / "onnx"
+from collectors import workspace
+
+DEFAULT_CACHE = workspace.onnx_cache()
 OPSET_LEGACY = 17
 OPSET_DYNAMO = 18
 
@@ -28,7 +30,7 @@ class ExportError(RuntimeError):
 
 
 def cache_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    return Path(path or os.environ.get("EFFBENCH_ONNX_CACHE") or DEFAULT_CACHE)
+    return Path(path) if path else workspace.onnx_cache()
 
 
 def onnx_path(model_id: str, input_size: int, batch_size: int, precision: str,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from predictor.experiment import ExperimentSpecError, load_spec, run_experiment
+from effbench.experiment import ExperimentSpecError, load_spec, run_experiment
 
 PAPER = Path(__file__).resolve().parents[2] / "experiments" / "paper.yaml"
 CLAIMS = ["774 cases", "95.8 %", "~10 %", "Mann-Whitney", "Cohen's d", "FRM ρ = 0.956",

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from collectors.store import copy_store
 from models_registry import canonical_id
-from predictor.cli import app
+from effbench.cli import app
 from predictor.metrics import spearman
 
 DEVICE = "Samsung Galaxy S23"

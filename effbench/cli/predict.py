@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from predictor.cli._app import app, console, one_line_errors
+from effbench.cli._app import app, console, one_line_errors
 
 METHOD_HELP = "auto|flops|krt|rank|xgboost|sklearn|statsmodels|lowrank"
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from predictor.cli._app import app, console, one_line_errors
+from effbench.cli._app import app, console, one_line_errors
 
 experiment_app = typer.Typer(help="Run declarative studies (experiments/*.yaml).",
                              no_args_is_help=True)
@@ -26,7 +26,7 @@ def recommend_cmd(
     """Which metric to trust, whether transfer suffices, how many target runs, which families."""
     from rich.table import Table
 
-    from predictor.experiment import DEFAULT_REPORT_DIR, EVIDENCE_FILE
+    from effbench.experiment import DEFAULT_REPORT_DIR, EVIDENCE_FILE
     from predictor.recommend import Evidence, recommend
 
     path = evidence or (store.parent / "report" / EVIDENCE_FILE if store
@@ -52,7 +52,7 @@ def experiment_run(
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Skip MLflow logging."),
 ) -> None:
     """Run the study's analyses, log them to MLflow and write the HTML report."""
-    from predictor.experiment import DEFAULT_REPORT_DIR, run_experiment
+    from effbench.experiment import DEFAULT_REPORT_DIR, run_experiment
 
     result = run_experiment(spec, store=store, tracking_uri=tracking_uri, report_dir=report_dir,
                             log=not no_mlflow, progress=lambda m: console.print(m))
@@ -72,7 +72,7 @@ def run_cmd(
     skip_local: bool = typer.Option(False, "--skip-local", help="Do not profile on this machine."),
 ) -> None:
     """The main job: import public data, profile the seed models here, run the study, report."""
-    from predictor.main_job import main_job
+    from effbench.main_job import main_job
 
     main_job(quick=quick, store=store, tracking_uri=tracking_uri, report_dir=report_dir,
              skip_local=skip_local, say=lambda m: console.print(m))

@@ -6,7 +6,7 @@ are imported inside the commands so that ``effbench --help`` and a prediction st
 
 from __future__ import annotations
 
-from predictor.cli._app import app, main
-from predictor.cli import analyse, collect, data, predict  # noqa: F401  (registers commands)
+from effbench.cli._app import app, main
+from effbench.cli import analyse, collect, data, predict  # noqa: F401  (registers commands)
 
 __all__ = ["app", "main"]

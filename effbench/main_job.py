@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PAPER = REPO / "experiments" / "paper.yaml"
+from collectors import workspace
+from experiments import PAPER
 
 
 def import_public_data(store, say: Callable[[str], None]) -> None:
@@ -27,7 +27,7 @@ def import_public_data(store, say: Callable[[str], None]) -> None:
     if root is None:
         try:
             from collectors.importers.fetch import fetch
-            root = Path("effbench-data") / "public"
+            root = workspace.home() / "public"
             for source in ("aihub", "timm"):
                 fetch(source, root / source)
         except Exception as exc:  # noqa: BLE001 - offline is a normal state, not an error
@@ -82,7 +82,7 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
              say: Callable[[str], None] = print) -> Path:
     """Run every step; return the report's path."""
     from collectors.store import open_store
-    from predictor.experiment import DEFAULT_REPORT_DIR, run_experiment
+    from effbench.experiment import DEFAULT_REPORT_DIR, run_experiment
 
     t0 = time.perf_counter()
     st = open_store(store)

@@ -17,7 +17,9 @@ import yaml
 
 from predictor.analyses import ANALYSES, RESULT_TYPES, AnalysisResult, StudyData
 
-DEFAULT_REPORT_DIR = Path("effbench-data") / "report"
+from collectors import workspace
+
+DEFAULT_REPORT_DIR = workspace.report_dir()
 EVIDENCE_FILE = "evidence.json"
 
 
@@ -133,7 +135,7 @@ def run_experiment(spec: ExperimentSpec | str | Path, data: StudyData | None = N
     report_dir = Path(report_dir or DEFAULT_REPORT_DIR)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / EVIDENCE_FILE).write_text(json.dumps(out.evidence(), indent=1, default=str))
-    from predictor.report import write_report
+    from effbench.report import write_report
     write_report(out, report_dir)
     return out
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from predictor.cli._app import app, console, one_line_errors
-from predictor.cli.data import StoreOption
+from effbench.cli._app import app, console, one_line_errors
+from effbench.cli.data import StoreOption
 
 
 def _ints(text: str, option: str) -> list[int]:

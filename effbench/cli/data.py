@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from predictor.cli._app import app, console, one_line_errors
+from effbench.cli._app import app, console, one_line_errors
 
 data_app = typer.Typer(help="Import or fetch public measurement sets.", no_args_is_help=True)
 store_app = typer.Typer(help="Inspect and export the measurement store.", no_args_is_help=True)
