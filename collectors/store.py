@@ -12,7 +12,9 @@ importers running at once cannot both add the same rows.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -162,17 +164,21 @@ class ParquetStore(MeasurementStore):
         return 1
 
 
-def copy_store(source: MeasurementStore, root: str | os.PathLike[str],
-               keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> ParquetStore:
-    """A new store at ``root`` with the measurements ``keep`` selects and every auxiliary table.
+def copy_store(source: MeasurementStore, dest: MeasurementStore | str | os.PathLike[str],
+               keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> MeasurementStore:
+    """``dest`` (a store, or a folder / PostgreSQL URL for :func:`open_store`) with the
+    measurements ``keep`` selects and every other table of ``source``; returns the target.
 
     Why: holding a device out of a store (to show that a prediction works for a device the store
-    has never seen) must not drop the accuracy and FLOPs tables the predictors join on.
+    has never seen) must not drop the accuracy and FLOPs tables the predictors join on; and
+    ``effbench store copy`` moves a whole store between backends (Parquet <-> PostgreSQL). Rows
+    keep their order; appends are idempotent, so copying twice adds nothing.
     """
-    target = ParquetStore(root)
+    target = dest if isinstance(dest, MeasurementStore) else open_store(dest)
     rows = source.read(MEASUREMENTS)
     target.append(rows[keep(rows)] if keep is not None else rows)
-    for table in TABLE_KEYS:
+    present = source.tables() if hasattr(source, "tables") else []
+    for table in dict.fromkeys([*TABLE_KEYS, *present]):
         if table != MEASUREMENTS:
             extra = source.read(table)
             if len(extra):
@@ -180,14 +186,39 @@ def copy_store(source: MeasurementStore, root: str | os.PathLike[str],
     return target
 
 
-def store_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """``--store`` if given, else ``$EFFBENCH_STORE``, else ``$EFFBENCH_HOME/store``."""
+_MANGLED_URL = re.compile(r"^(postgres(?:ql)?(?:\+psycopg)?):/(?!/)")
+_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://")
+
+
+def _as_url(value: str | os.PathLike[str] | None) -> str | None:
+    """A PostgreSQL URL given as a string or as a ``Path`` (which folds its ``//`` into ``/``)."""
+    if not value:
+        return None
+    text = _MANGLED_URL.sub(r"\1://", os.fspath(value))
+    return text if _URL.match(text) else None
+
+
+def store_path(path: str | os.PathLike[str] | None = None) -> Path | str:
+    """``--store`` if given, else ``$EFFBENCH_STORE``, else ``$EFFBENCH_HOME/store``.
+
+    A PostgreSQL URL (``postgresql://...``) comes back as a string, anything else as a folder.
+    """
+    url = _as_url(path if path else os.environ.get("EFFBENCH_STORE"))
+    if url:
+        return url
     return Path(path) if path else workspace.store_path()
 
 
-def open_store(path: str | os.PathLike[str] | None = None) -> ParquetStore:
-    return ParquetStore(store_path(path))
+def open_store(path: str | os.PathLike[str] | None = None) -> MeasurementStore:
+    """The store at ``path`` / ``$EFFBENCH_STORE``: a ``postgresql://`` URL opens the SQL store
+    (:class:`collectors.sqlstore.SQLStore`), anything else the Parquet folder."""
+    where = store_path(path)
+    if isinstance(where, str):
+        from collectors.sqlstore import SQLStore
+
+        return SQLStore(where)
+    return ParquetStore(where)
 
 
 __all__ = ["AppendResult", "COLUMNS", "copy_store", "DEFAULT_STORE", "MEASUREMENTS", "MeasurementStore",
-           "ParquetStore", "StoreError", "TABLE_KEYS", "latest_view", "open_store", "store_path"]
+           "ParquetStore", "StoreError", "TABLE_KEYS", "latest_view", "open_store", "store_path", "store_snapshot"]

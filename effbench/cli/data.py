@@ -1,4 +1,4 @@
-"""Commands that move data: ``effbench data import|fetch`` and ``effbench store info|export``."""
+"""Commands that move data: ``effbench data import|fetch`` and ``effbench store info|export|copy``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,22 @@ store_app = typer.Typer(help="Inspect and export the measurement store.", no_arg
 app.add_typer(data_app, name="data")
 app.add_typer(store_app, name="store")
 
-StoreOption = Annotated[Optional[Path], typer.Option("--store", help="Store folder (default: $EFFBENCH_STORE or ./effbench-data/store).")]
+# A string, not a Path: a Path folds the '//' of a postgresql:// URL.
+StoreOption = Annotated[Optional[str], typer.Option("--store", help="Store folder or postgresql:// URL (default: $EFFBENCH_STORE or ./effbench-data/store).")]
+
+
+def _existing_store(where: Optional[str]):
+    """The store at ``where``; a folder that does not exist is an error, not an empty store."""
+    from collectors.store import StoreError, open_store, store_path
+
+    location = store_path(where)
+    if isinstance(location, Path) and not location.is_dir():
+        raise StoreError(f"{location}: no such store folder")
+    return open_store(where)
+
+
+def _where(st) -> str:
+    return str(getattr(st, "url", None) or st.root)
 
 
 class Source(str, Enum):
@@ -52,11 +67,9 @@ def fetch_(source: Source, dest: Annotated[Path, typer.Option("--dest", help="Fo
 @one_line_errors
 def info(store: StoreOption = None) -> None:
     """Counts of measurements by source, device, runtime and precision."""
-    from collectors.store import open_store
-
-    st = open_store(store)
+    st = _existing_store(store)
     df = st.measurements()
-    console.print(f"store {st.root}: {len(df)} measurements, tables: {', '.join(st.tables()) or 'none'}")
+    console.print(f"store {_where(st)}: {len(df)} measurements, tables: {', '.join(st.tables()) or 'none'}")
     for column in ("source", "device_tier", "device", "runtime", "precision"):
         counts = df[column].fillna("—").value_counts()
         table = Table(title=f"by {column}", show_header=True)
@@ -75,14 +88,36 @@ def export(out: Annotated[Path, typer.Option("--out", help="Output file, .csv or
            latest: Annotated[bool, typer.Option("--latest", help="Only the newest measurement per configuration.")] = False,
            store: StoreOption = None) -> None:
     """Export the tidy measurement table."""
-    from collectors.store import open_store
-
     if out.suffix not in (".csv", ".parquet"):
         raise ValueError(f"{out}: --out must end in .csv or .parquet")
-    df = open_store(store).measurements(latest=latest)
+    df = _existing_store(store).measurements(latest=latest)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
         df.to_csv(out, index=False)
     else:
         df.to_parquet(out, index=False)
     console.print(f"wrote {len(df)} rows to {out}")
+
+
+@store_app.command("copy")
+@one_line_errors
+def copy(src: Annotated[str, typer.Argument(help="Source store: folder or postgresql:// URL.")],
+         dest: Annotated[str, typer.Argument(help="Target store: folder or postgresql:// URL "
+                                                  "(created if absent).")]) -> None:
+    """Copy a whole store (every table) to another backend or place; rows already there are kept."""
+    from collectors.store import StoreError, copy_store, open_store, store_path
+
+    source = _existing_store(src)
+    if str(store_path(src)) == str(store_path(dest)):
+        raise StoreError(f"{src}: source and target are the same store")
+    tables = source.tables()
+    if not tables:
+        raise StoreError(f"{_where(source)}: nothing stored to copy")
+    target = open_store(dest)
+    before = set(target.tables())
+    counts_before = {t: len(target.read(t)) for t in tables if t in before}
+    copy_store(source, target)
+    for table in tables:
+        n = len(target.read(table))
+        added = n - counts_before.get(table, 0)
+        console.print(f"{table}: {n} rows in {_where(target)} ({added} added)", highlight=False)
