@@ -119,14 +119,30 @@ def trace_ops(model: nn.Module, *inputs: torch.Tensor) -> tuple[int, int, list[O
     :class:`OpRecord` per aten op. ``sum(r.flops for r in records) == flops``.
     """
     model.eval()
-    with torch.no_grad():
-        with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOP_FORMULAS) as fcm:
-            with OpRecorder(model, fcm.flop_registry) as rec:
-                model(*inputs)
+    # FlopCounterMode's module tracker hooks the autograd graph of inputs that require grad;
+    # a parameter handed straight to a submodule (timm's attention-pool latent) then trips it
+    grads = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in grads:
+        p.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOP_FORMULAS) as fcm:
+                with OpRecorder(model, fcm.flop_registry) as rec:
+                    model(*inputs)
+    finally:
+        for p, flag in grads:
+            p.requires_grad_(flag)
     global_counts = fcm.get_flop_counts().get("Global", {})
     total = int(sum(global_counts.values()))
     raw = int(sum(v for k, v in global_counts.items() if k not in ATTENTION_FLOP_FORMULAS))
     return total, raw, rec.records
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model's weights live (CPU for a parameterless module)."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
 
 
 def compute_features(
@@ -143,14 +159,26 @@ def compute_features(
     ``ModelFeatures.macs`` halves it. The model is put in eval mode (and left
     there); its weights are not changed — randomise BatchNorm beforehand with
     :func:`collectors.modelprep.randomize_batchnorm` if that matters.
+
+    A model on the ``meta`` device (see :mod:`collectors.features.meta`) is
+    traced on shapes alone, 10-20x faster and without allocating anything;
+    attention then dispatches as it does on CPU (``cpu_like_attention``), so
+    both traces give the same row.
     """
     name = model_id or type(model).__name__
     if int(input_size) < 1 or int(batch_size) < 1:
         raise FeatureError(f"{name}: input_size and batch_size must be >= 1, got {input_size}, {batch_size}")
     x = torch.randn(batch_size, 3, input_size, input_size, generator=torch.Generator().manual_seed(0))
+    device = _model_device(model)
     try:
-        total, raw, records = trace_ops(model, x)
-    except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
+        if device.type == "meta":
+            from collectors.features.meta import cpu_like_attention
+
+            with cpu_like_attention():
+                total, raw, records = trace_ops(model, x.to(device))
+        else:
+            total, raw, records = trace_ops(model, x)
+    except (RuntimeError, AssertionError, ValueError, TypeError, NotImplementedError) as exc:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise FeatureError(f"{name}: forward pass at {input_size}px failed: {detail}") from exc
     ops = ops_frame(records)

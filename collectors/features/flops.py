@@ -94,9 +94,15 @@ class OpRecord:
 
 
 def _storage_ptr(t: torch.Tensor) -> int:
+    """Identity of the storage behind ``t``: its StorageImpl address.
+
+    Why not ``data_ptr()``: on the ``meta`` device (shape-only tracing, see
+    :mod:`collectors.features.trace`) every storage has data pointer 0, so
+    parameters and activations could not be told apart; the StorageImpl is
+    shared by views and in-place results exactly like the data pointer is."""
     try:
-        return t.untyped_storage().data_ptr()
-    except (RuntimeError, NotImplementedError):  # sparse / opaque tensors have no storage
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, AttributeError):  # sparse / opaque tensors have no storage
         return -1
 
 
@@ -176,6 +182,10 @@ class OpRecorder(TorchDispatchMode):
 
         in_tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        if "batch_norm" in packet.__name__:
+            # eval-mode batch norm returns (out, save_mean, save_invstd): empty on CPU, C-sized
+            # on meta; they are never read at inference, so only ``out`` is counted
+            out_tensors = out_tensors[:1]
         formula = self.flop_registry.get(packet)
         flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
 

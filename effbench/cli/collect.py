@@ -57,15 +57,43 @@ def collect(
 @app.command()
 @one_line_errors
 def features(
-    models: Annotated[str, typer.Option(help="Model set (seed13, aihub) or comma-separated names/aliases.")] = "seed13",
+    models: Annotated[str, typer.Option(help="timm:all, timm:<pattern>, a family (mobile_cnn, ...), a set "
+                                             "(seed13, aihub), or comma-separated names / .onnx paths.")] = "seed13",
+    input_size: Annotated[Optional[int], typer.Option(help="Input resolution; default: each model's own.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the feature table to this CSV.")] = None,
-    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Add the ONNX graph's operator histogram (slower).")] = False,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Add the ONNX export's operator histogram "
+                                                                "(catalogue models only; slower).")] = False,
+    retry_failures: Annotated[bool, typer.Option("--retry-failures", help="Trace again models that failed "
+                                                                          "in an earlier run.")] = False,
     store: StoreOption = None,
 ) -> None:
-    """Compute FLOPs/MACs, parameters, bytes and per-category operator features; store them."""
-    from collectors.features import run_features
+    """Trace operator features (FLOPs/MACs per category, bytes, counts) of many models into the
+    store's features table, resumably: stored (model, input size) pairs are skipped, failures
+    recorded and the rest continue."""
     from collectors.store import open_store
 
-    table = run_features([m for m in models.split(",") if m.strip()], out, onnx)
-    result = open_store(store).append(table, table="features")
-    console.print(f"features of {len(table)} models; {result.summary()}" + (f"; CSV: {out}" if out else ""))
+    target = open_store(store)
+    if onnx:
+        from collectors.features import features_frame
+
+        table = features_frame([m for m in models.split(",") if m.strip()], input_size=input_size,
+                               with_onnx=True)
+        result = target.append(table, table="features")
+        failures = None
+        console.print(f"features of {len(table)} models; {result.summary()}")
+    else:
+        from collectors.features import trace_models
+
+        table, failures = trace_models(models, input_size=input_size, store=target,
+                                       retry_failures=retry_failures)
+        fresh = int((~table["cached"].astype(bool)).sum()) if len(table) else 0
+        console.print(f"features of {len(table)} models ({fresh} traced now, {len(table) - fresh} already "
+                      f"stored); {len(failures)} failed")
+        for row in failures.itertuples(index=False):
+            console.print(f"  {row.kind.upper():<14} {row.model}: {row.reason}", markup=False, highlight=False)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        console.print(f"CSV: {out}")
+    if failures is not None and len(failures) and table.empty:
+        raise typer.Exit(1)

@@ -1,0 +1,385 @@
+"""Trace many models into the store's ``features`` table, resumably.
+
+``trace_models`` is what ``effbench features --models ...`` and the cold-start
+predictor call: a model with no latency measured anywhere is traced once, its
+row cached in the ``features`` table under (model, input_size), and every later
+call reads it back. A name that is not a model, a model that fails to build or
+to trace, never stops the others: each becomes one row of the returned failures
+frame (and, for build/trace failures, of the store's ``failures`` table with
+``kind = "trace"``, so that a resumed run does not retry them unless asked).
+
+Model specifications (:func:`resolve_targets`):
+
+- ``timm:all`` / ``timm:<fnmatch pattern>``: timm architectures (``timm.list_models``);
+- a family name (``mobile_cnn``, ``transformer``, ...): every timm architecture
+  and catalogue entry of that family;
+- a catalogue set (``seed13``, ``aihub``) or any catalogue alias;
+- any timm architecture name, with or without a pretrained tag;
+- a path to an ``.onnx`` file (traced from its graph, see :mod:`onnx_graph`);
+- a comma-separated list of any of these.
+
+Every PyTorch model is built with ``pretrained=False`` and traced on the meta
+device (:mod:`collectors.features.meta`); when that fails it is built for real
+(random weights, BatchNorm randomised) and traced on CPU. ``traced_on`` says which.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import logging
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from collectors.features.table import FEATURE_COLUMNS
+
+__all__ = ["FAILURE_COLUMNS", "TRACE_COLUMNS", "TraceTarget", "resolve_targets", "trace_models",
+           "trace_target"]
+
+log = logging.getLogger(__name__)
+
+FEATURES = "features"
+FAILURES = "failures"
+#: Columns of a traced row: the feature table's, then how it was obtained.
+TRACE_COLUMNS: tuple[str, ...] = (*FEATURE_COLUMNS, "traced_on", "seconds")
+FAILURE_COLUMNS: tuple[str, ...] = ("model", "input_size", "kind", "reason")
+#: Store failure kind of a build/trace failure (the collect campaign uses "failure"/"skip").
+TRACE_KIND = "trace"
+
+
+@dataclass(frozen=True)
+class TraceTarget:
+    """One model to trace: ``model`` is its key in the features table (a catalogue id,
+    a timm architecture name without tag, or ``<stem>.onnx-<sha8>``); ``ref`` says how to
+    build it (``registry:<id>``, ``timm:<name>``, ``onnx:<path>``)."""
+
+    model: str
+    ref: str
+    family: str = "unknown"
+
+    @property
+    def kind(self) -> str:
+        return self.ref.partition(":")[0]
+
+    @property
+    def name(self) -> str:
+        return self.ref.partition(":")[2]
+
+
+@cache
+def _timm_names() -> tuple[str, ...]:
+    import timm
+
+    return tuple(timm.list_models())
+
+
+def onnx_model_id(path: str | Path) -> str:
+    """``<stem>.onnx-<first 8 hex of the file's SHA-1>``: a changed file is a new model."""
+    path = Path(path)
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:8]
+    return f"{path.stem}.onnx-{digest}"
+
+
+def _timm_target(name: str) -> TraceTarget:
+    from models_registry import canonical_id, family_from_rules
+
+    return TraceTarget(canonical_id(name), f"timm:{name}", family_from_rules(name))
+
+
+def _entry_target(entry: Any) -> TraceTarget:
+    return TraceTarget(entry.id, f"registry:{entry.id}", entry.family)
+
+
+def _unknown_reason(name: str) -> str:
+    close = difflib.get_close_matches(name.lower(), _timm_names(), n=3, cutoff=0.75)
+    hint = f"; close timm names: {', '.join(close)}" if close else ""
+    return f"unknown model {name!r}: not a catalogue alias, timm architecture or .onnx file{hint}"
+
+
+def _resolve_one(item: str) -> tuple[list[TraceTarget], list[dict[str, Any]]]:
+    import models_registry
+    from models_registry import FAMILIES, family_from_rules
+
+    text = item.strip()
+    low = text.lower()
+    if low.startswith("timm:"):
+        pattern = low[5:] or "all"
+        names = list(_timm_names()) if pattern == "all" else [n for n in _timm_names()
+                                                               if fnmatch.fnmatchcase(n, pattern)]
+        if not names:
+            return [], [_failure(text, None, "unknown", f"no timm architecture matches {pattern!r}")]
+        return [_timm_target(n) for n in names], []
+    if low.endswith(".onnx") or Path(text).suffix.lower() == ".onnx":
+        path = Path(text)
+        if not path.is_file():
+            return [], [_failure(text, None, "unknown", f"{text}: no such ONNX file")]
+        return [TraceTarget(onnx_model_id(path), f"onnx:{path}", "unknown")], []
+    if low in FAMILIES and low != "unknown":
+        entries = [e for e in models_registry.model_set("all") if e.family == low and e.builder]
+        targets = {t.model: t for t in map(_entry_target, entries)}
+        for n in _timm_names():
+            if family_from_rules(n) == low:
+                targets.setdefault(_timm_target(n).model, _timm_target(n))
+        return list(targets.values()), []
+    if low in models_registry.set_names():
+        return [_entry_target(e) for e in models_registry.model_set(low)], []
+    try:
+        return [_entry_target(models_registry.resolve(text))], []
+    except models_registry.UnknownModelError:
+        pass
+    import timm
+
+    if timm.is_model(text) or timm.is_model(low.split(".", 1)[0]):
+        return [_timm_target(text if timm.is_model(text) else low.split(".", 1)[0])], []
+    return [], [_failure(text, None, "unknown", _unknown_reason(text))]
+
+
+def resolve_targets(models: str | Iterable[str]) -> tuple[list[TraceTarget], pd.DataFrame]:
+    """Targets for a specification (see module docstring) and a failures frame for the
+    names that are no model; duplicates dropped, order kept."""
+    items = [models] if isinstance(models, str) else list(models)
+    parts = [p for item in items for p in str(item).split(",") if p.strip()]
+    targets: dict[str, TraceTarget] = {}
+    failures: list[dict[str, Any]] = []
+    for part in parts:
+        found, failed = _resolve_one(part)
+        failures += failed
+        for t in found:
+            targets.setdefault(t.model, t)
+    return list(targets.values()), _failures_frame(failures)
+
+
+# --- building and tracing one model ---------------------------------------------------------
+
+def _build_fn(target: TraceTarget, size: int):
+    """A zero-argument builder. A timm model asked for at another size than its default is
+    built with ``img_size=size`` where its constructor takes one (ViTs fix their position
+    embedding at construction), else as is (convnets take any size)."""
+    import timm
+
+    name, kwargs = target.name, {}
+    if target.kind == "registry":
+        import models_registry
+
+        entry = models_registry.resolve(target.name)
+        library, _, name = (entry.builder or "").partition(":")
+        if library != "timm" or size == int(entry.input_size):
+            return lambda: entry.build(pretrained=False)
+        kwargs = dict(entry.builder_kwargs)
+    elif size == default_input_size(target):
+        return lambda: timm.create_model(name, pretrained=False)
+
+    def build():
+        try:
+            return timm.create_model(name, pretrained=False, img_size=size, **kwargs)
+        except TypeError:  # no img_size argument: a size-agnostic network
+            return timm.create_model(name, pretrained=False, **kwargs)
+
+    return build
+
+
+def default_input_size(target: TraceTarget) -> int:
+    """The catalogue entry's size, else the timm default config's, else 224."""
+    if target.kind == "registry":
+        import models_registry
+
+        return int(models_registry.resolve(target.name).input_size)
+    if target.kind == "timm":
+        import timm
+
+        cfg = timm.get_pretrained_cfg(target.name.split(".", 1)[0]) if "." not in target.name else \
+            timm.get_pretrained_cfg(target.name)
+        size = getattr(cfg, "input_size", None) if cfg is not None else None
+        if size:
+            return int(size[-1])
+    return 224
+
+
+def trace_target(target: TraceTarget, input_size: int | None = None) -> dict[str, Any]:
+    """The features row of one target (TRACE_COLUMNS). Raises ``FeatureError`` (a
+    ValueError) with a one-line reason when it cannot be built or traced."""
+    from collectors.features.compute import FeatureError, compute_features
+
+    start = time.perf_counter()
+    if target.kind == "onnx":
+        from collectors.features.onnx_graph import onnx_file_features
+
+        row = onnx_file_features(target.name, input_size, model_id=target.model)
+        row["traced_on"] = "onnx"
+        row["seconds"] = round(time.perf_counter() - start, 3)
+        return row
+    size = int(input_size) if input_size is not None else default_input_size(target)
+    build = _build_fn(target, size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from collectors.features.meta import build_on_meta
+
+            row = compute_features(build_on_meta(build), size, model_id=target.model).to_row()
+            row["traced_on"] = "meta"
+        except Exception as meta_exc:  # noqa: BLE001 - any meta failure: try for real
+            log.info("%s: meta trace failed (%s); tracing on CPU", target.model, meta_exc)
+            from collectors.modelprep import randomize_batchnorm
+
+            try:
+                model = build().eval()
+            except Exception as exc:  # noqa: BLE001 - builders raise anything
+                detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise FeatureError(f"{target.model}: build failed: {type(exc).__name__}: {detail}") from exc
+            randomize_batchnorm(model)
+            row = compute_features(model, size, model_id=target.model).to_row()
+            row["traced_on"] = "cpu"
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+# --- many models, resumably -----------------------------------------------------------------
+
+def _failure(model: str, size: int | None, kind: str, reason: str) -> dict[str, Any]:
+    return {"model": model, "input_size": size, "kind": kind, "reason": reason.strip().splitlines()[0][:500]}
+
+
+def _failures_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(FAILURE_COLUMNS))
+    frame["input_size"] = pd.array(frame["input_size"], dtype="Int64")
+    return frame
+
+
+def _store_failure_row(model: str, size: int, reason: str) -> dict[str, Any]:
+    """A row of the store's ``failures`` table in the collect campaign's columns."""
+    when = datetime.now(timezone.utc)
+    settings = json.dumps({"input_size": size}, sort_keys=True)
+    ident = f"{model}|features|trace|{settings}|{when.isoformat()}"
+    return {"failure_id": hashlib.sha1(ident.encode()).hexdigest()[:20], "kind": TRACE_KIND,
+            "model": model, "runtime": "features", "device": "trace", "settings": settings,
+            "reason": reason[:500], "stderr_tail": "", "when": when.replace(tzinfo=None)}
+
+
+def _key(model: Any, size: Any) -> tuple[str, int]:
+    return str(model), int(size)
+
+
+def _stored(store: Any, table: str) -> pd.DataFrame:
+    if store is None:
+        return pd.DataFrame()
+    try:
+        return store.read(table)
+    except Exception:  # noqa: BLE001 - an absent table is an empty one
+        return pd.DataFrame()
+
+
+def _size_for(target: TraceTarget, given: str, input_size: int | Mapping[str, int] | None) -> int | None:
+    if isinstance(input_size, Mapping):
+        for key in (given, target.model, target.name):
+            if key in input_size and input_size[key] is not None and not pd.isna(input_size[key]):
+                return int(input_size[key])
+        return None
+    return int(input_size) if input_size is not None else None
+
+
+def trace_models(models: str | Sequence[str], input_size: int | Mapping[str, int] | None = None,
+                 store: Any = None, progress: bool = True, retry_failures: bool = False,
+                 flush_every: int = 25) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features of every model of ``models`` at ``input_size`` (an int for all, a mapping
+    name → size, or None for each model's default), as ``(features, failures)``.
+
+    With a ``store``, (model, input_size) pairs already in its ``features`` table are read
+    back instead of traced, new rows are appended every ``flush_every`` models (an
+    interrupted run loses at most that many), and build/trace failures are recorded in its
+    ``failures`` table and not retried unless ``retry_failures``. ``features`` has one row
+    per answered (model, input_size) in request order, columns TRACE_COLUMNS (cached rows
+    keep the columns they were stored with) plus ``cached``; ``failures`` has
+    FAILURE_COLUMNS with ``kind`` ``unknown`` (not a model), ``trace`` (failed now) or
+    ``trace-recorded`` (failed in an earlier run).
+    """
+    from collectors.features.compute import FeatureError
+
+    targets, failures_frame = resolve_targets(models)
+    failures = failures_frame.to_dict("records")
+    given = {t.model: t.name for t in targets}
+    stored = _stored(store, FEATURES)
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if len(stored):
+        for row in stored.drop_duplicates(["model", "input_size"], keep="last").to_dict("records"):
+            done[_key(row["model"], row["input_size"])] = row
+    failed_before: dict[tuple[str, int], str] = {}
+    if not retry_failures:
+        old = _stored(store, FAILURES)
+        if len(old) and "kind" in old:
+            for row in old[old["kind"] == TRACE_KIND].to_dict("records"):
+                size = json.loads(row["settings"]).get("input_size")
+                if size is not None:
+                    failed_before[_key(row["model"], size)] = str(row["reason"])
+
+    answered: list[dict[str, Any]] = []
+    pending_rows: list[dict[str, Any]] = []
+    pending_failures: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if store is not None and pending_rows:
+            store.append(pd.DataFrame(pending_rows), FEATURES)
+        if store is not None and pending_failures:
+            store.append(pd.DataFrame(pending_failures), FAILURES)
+        pending_rows.clear()
+        pending_failures.clear()
+
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = (TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("tracing", total=len(targets))
+        for target in targets:
+            bar.update(task, description=target.model[:40])
+            size = _size_for(target, given[target.model], input_size)
+            try:
+                if size is None and target.kind != "onnx":
+                    size = default_input_size(target)
+                cached = done.get(_key(target.model, size)) if size is not None else None
+                if cached is not None:
+                    answered.append({**cached, "cached": True})
+                elif size is not None and _key(target.model, size) in failed_before:
+                    failures.append(_failure(target.model, size, "trace-recorded",
+                                             failed_before[_key(target.model, size)]))
+                else:
+                    row = trace_target(target, size)
+                    key = _key(row["model"], row["input_size"])
+                    if key in done:  # an ONNX file whose size was only known after reading it
+                        answered.append({**done[key], "cached": True})
+                    else:
+                        done[key] = row
+                        pending_rows.append(row)
+                        answered.append({**row, "cached": False})
+            except (FeatureError, ValueError, RuntimeError, NotImplementedError, AssertionError,
+                    TypeError, KeyError, IndexError, AttributeError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if not reason.startswith(target.model):
+                    reason = f"{target.model}: {type(exc).__name__}: {reason}"
+                failures.append(_failure(target.model, size, TRACE_KIND, reason))
+                if size is not None:
+                    pending_failures.append(_store_failure_row(target.model, size, reason))
+                    failed_before[_key(target.model, size)] = reason
+            if len(pending_rows) + len(pending_failures) >= flush_every:
+                flush()
+            bar.advance(task)
+    flush()
+    columns_out = [*TRACE_COLUMNS, "cached"]
+    frame = pd.DataFrame(answered)
+    if frame.empty:
+        frame = pd.DataFrame(columns=columns_out)
+    else:
+        extra = [c for c in frame.columns if c not in columns_out]
+        frame = frame[[c for c in columns_out if c in frame.columns] + extra]
+    frame = frame.reset_index(drop=True)
+    return frame, _failures_frame(failures)
