@@ -190,6 +190,19 @@ _MANGLED_URL = re.compile(r"^(postgres(?:ql)?(?:\+psycopg)?):/(?!/)")
 _URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://")
 
 
+def store_snapshot(store_or_frame: MeasurementStore | pd.DataFrame) -> str:
+    """A short id of a store's content: hash of its sorted record ids plus the row count.
+
+    Logged with every run and printed in every report, so that a number can be traced to the
+    data it came from; also the key of the caches derived from a store (``auto``'s choice).
+    """
+    frame = (store_or_frame if isinstance(store_or_frame, pd.DataFrame)
+             else store_or_frame.read(MEASUREMENTS, columns=["record_id"]))
+    ids = sorted(frame["record_id"].astype(str)) if "record_id" in frame else []
+    digest = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
+    return f"{digest}-{len(frame)}rows"
+
+
 def _as_url(value: str | os.PathLike[str] | None) -> str | None:
     """A PostgreSQL URL given as a string or as a ``Path`` (which folds its ``//`` into ``/``)."""
     if not value:

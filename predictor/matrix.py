@@ -1,9 +1,22 @@
 """The latency matrix: models × device configurations.
 
-Cross-device transfer is matrix completion: a row is a model, a column is one device
-configuration (device, runtime, precision, layout, batch size), an entry is the measured
-ms per sample (or peak MB for ``metric="memory"``). Every transfer method and every analysis reads
-this one object, so what counts as "the same configuration" is decided here once.
+Cross-device transfer is matrix completion: a row is a model *at one input size*, a column is
+one device configuration, an entry is the measured ms per sample (or peak MB for
+``metric="memory"``). Every transfer method and every analysis reads this one object, so what
+counts as "the same model" and "the same configuration" is decided here once:
+
+* A row is (model, input size): timm measures one architecture at several resolutions (a 384 px
+  fine-tune is ~3x the work of the 224 px one), and a median across them is no measurement at
+  all. The row label is the model name at its *primary* size (the size most often measured,
+  ties to the smaller) and ``model@size`` at any other; ``models`` carries ``model`` and
+  ``input_size`` for every row, so callers never parse labels.
+* A column is (device, runtime, precision, layout, runtime version, batch size, threads), with
+  two source-specific rules. AI Hub's runtime versions change with every re-profile of the same
+  board: those are the *history* of one configuration (see :meth:`LatencyMatrix.aligned_to`),
+  not new columns. timm's files each benchmark one torch/CUDA build, so the version is part of
+  the configuration (a column never mixes torch 1.13 with 2.4); their batch size is "the largest
+  that fits", chosen per model, so it is not (one file is one configuration).
+* timm's ``test_*`` networks are dummies for its unit tests: left out unless asked for.
 
 The latest view of the store is used (newest measurement per configuration); older re-profiles
 are noise data, not extra columns. They are kept, though, as ``history``: :meth:`LatencyMatrix.aligned_to`
@@ -19,13 +32,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from collectors.store import latest_view
-
-CONFIG_BY = ("device", "runtime", "precision", "layout", "batch_size")
+CONFIG_BY = ("device", "runtime", "precision", "layout", "runtime_version", "batch_size", "threads")
+#: Sources whose runtime version changes between re-profiles of one configuration.
+VERSION_IS_HISTORY = ("aihub",)
+#: Sources whose batch size is chosen per model ("largest that fits") within one configuration.
+BATCH_IS_PER_MODEL = ("timm",)
 METRICS = {"latency": "ms_per_sample", "memory": "peak_memory_mb"}
-CONFIG_COLUMNS = ("device", "device_tier", "runtime", "precision", "layout", "batch_size", "source",
-                  "first_seen", "n_models")
-MODEL_COLUMNS = ("family", "input_size", "flops", "macs", "params", "top1")
+CONFIG_COLUMNS = ("device", "device_tier", "chipset", "runtime", "precision", "layout",
+                  "runtime_version", "batch_size", "source", "first_seen", "n_models")
+MODEL_COLUMNS = ("model", "family", "input_size", "flops", "macs", "params", "top1")
 
 
 class MatrixError(ValueError):
@@ -53,6 +68,21 @@ class LatencyMatrix:
         cols = list(configs) if configs is not None else list(self.values.columns)
         return replace(self, values=self.values.loc[rows, cols], configs=self.configs.loc[cols],
                        models=self.models.loc[rows])
+
+    def without(self, configs: Iterable[str]) -> LatencyMatrix:
+        """This matrix less some configurations (every row kept): how a target or a held-out
+        device is removed from the sources."""
+        drop = set(configs)
+        return self.subset(configs=[c for c in self.values.columns if c not in drop])
+
+    def with_target(self, target: str, known: pd.Series, config: dict) -> LatencyMatrix:
+        """This matrix plus a column ``target`` holding only ``known`` (row label → value): the
+        shape every transfer method reads a target in. ``config`` fills its ``configs`` row."""
+        values = self.values.copy()
+        values[target] = pd.Series(known, dtype=float).reindex(values.index)
+        row = {c: config.get(c) for c in self.configs.columns}
+        configs = pd.concat([self.configs, pd.DataFrame([row], index=[target])])
+        return replace(self, values=values, configs=configs)
 
     def aligned_to(self, target: str) -> LatencyMatrix:
         """This matrix with every other column read as of the dates of ``target``'s values.
@@ -114,99 +144,163 @@ class LatencyMatrix:
         return "\n".join(lines)
 
 
-def config_id(row: pd.Series, config_by: tuple[str, ...] = CONFIG_BY) -> str:
-    """Readable, stable id: the non-empty parts joined by '|'; batch size only when not 1."""
+def _part(column: str, value: object) -> str | None:
+    """One field of a config id as text, or None when it does not name the configuration."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    if column == "batch_size":
+        return None if int(value) == 1 else f"bs{int(value)}"
+    if column == "threads":
+        return f"t{int(value)}"
+    return str(value)
+
+
+def config_id(row: pd.Series | dict, config_by: tuple[str, ...] = CONFIG_BY) -> str:
+    """Readable, stable id: the non-empty parts joined by '|' (device first, then runtime and
+    precision); batch size only when not 1; the source-specific rules of the module docstring."""
+    source = row.get("source")
     parts = []
     for column in config_by:
-        value = row.get(column)
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value == "":
+        if column == "runtime_version" and source in VERSION_IS_HISTORY:
             continue
-        if column == "batch_size":
-            if int(value) == 1:
-                continue
-            value = f"bs{int(value)}"
-        parts.append(str(value))
+        if column == "batch_size" and source in BATCH_IS_PER_MODEL:
+            continue
+        text = _part(column, row.get(column))
+        if text is not None:
+            parts.append(text)
     return "|".join(parts)
 
 
 def config_ids(df: pd.DataFrame, config_by: tuple[str, ...] = CONFIG_BY) -> pd.Series:
     """:func:`config_id` for every row, vectorised (the timm tables have tens of thousands)."""
+    source = df["source"].astype("string") if "source" in df else pd.Series(pd.NA, index=df.index,
+                                                                           dtype="string")
     parts = []
     for column in config_by:
+        if column not in df:
+            continue
         values = df[column]
-        if column == "batch_size":
+        if column in ("batch_size", "threads"):
             n = pd.to_numeric(values, errors="coerce")
-            text = ("bs" + n.astype("Int64").astype(str)).where(n.notna() & (n != 1))
+            prefix, keep = ("bs", n.notna() & (n != 1)) if column == "batch_size" else ("t", n.notna())
+            text = (prefix + n.astype("Int64").astype(str)).where(keep)
         else:
             text = values.astype("string").where(values.notna() & (values.astype("string") != ""))
+        if column == "runtime_version":
+            text = text.where(~source.isin(VERSION_IS_HISTORY).fillna(False))
+        if column == "batch_size":
+            text = text.where(~source.isin(BATCH_IS_PER_MODEL).fillna(False))
         parts.append(text.astype(object).tolist())
     joined = ["|".join(v for v in row if isinstance(v, str)) for row in zip(*parts)]
     return pd.Series(joined, index=df.index, dtype=str)
 
 
+def row_labels(df: pd.DataFrame) -> pd.Series:
+    """The matrix row of every measurement: the model at its primary input size (the size most
+    often measured, ties to the smaller) is labelled by its name, any other size ``model@size``."""
+    size = pd.to_numeric(df["input_size"], errors="coerce") if "input_size" in df else None
+    model = df["model"].astype(str)
+    if size is None or size.isna().all():
+        return model
+    counts = (pd.DataFrame({"model": model, "size": size}).dropna()
+              .groupby(["model", "size"]).size().rename("n").reset_index())
+    counts = counts.sort_values(["model", "n", "size"], ascending=[True, False, True], kind="stable")
+    primary = counts.drop_duplicates("model").set_index("model")["size"]
+    other = size.notna() & (size != model.map(primary))
+    label = model.copy()
+    label[other] = model[other] + "@" + size[other].astype("Int64").astype(str)
+    return label
+
+
+def row_label(model: str, input_size: int | None, models: pd.DataFrame) -> str | None:
+    """The row of (model, input size) in a matrix's ``models`` table, or None if it has none."""
+    if "model" not in models:
+        return model if model in models.index else None
+    same = models.index[models["model"].astype(str) == str(model)]
+    if input_size is None:
+        return same[0] if len(same) == 1 else None
+    sizes = pd.to_numeric(models.loc[same, "input_size"], errors="coerce")
+    hit = same[(sizes == int(input_size)).to_numpy()]
+    return hit[0] if len(hit) else None
+
+
 def _model_table(df: pd.DataFrame, index: pd.Index, features: pd.DataFrame | None,
                  accuracy: pd.DataFrame | None, macs: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per model: family and input size as measured (mode), then FLOPs/params/top-1 from
-    the auxiliary tables, preferring the traced features over timm's reported MACs."""
+    """One row per matrix row: its model name, input size and family, then FLOPs/params/top-1
+    from the auxiliary tables at that input size (traced features before timm's reported MACs)."""
+    first = df.drop_duplicates("row").set_index("row")
     models = pd.DataFrame(index=index)
-    models.index.name = "model"
+    models.index.name = "row"
+    models["model"] = first["model"].astype(str).reindex(index)
     models["family"] = _mode(df, "family").reindex(index) if "family" in df else None
-    models["input_size"] = (pd.to_numeric(_mode(df, "input_size"), errors="coerce").reindex(index)
+    models["input_size"] = (pd.to_numeric(first["input_size"], errors="coerce").reindex(index)
                             .astype("Float64") if "input_size" in df else np.nan)
     for column in ("flops", "macs", "params", "top1"):
         models[column] = np.nan
     if macs is not None and len(macs):
-        m = _one_per_model(macs, models["input_size"])
-        models["macs"] = (m["gmacs"] * 1e9).reindex(index)
+        m = _at_size(macs, models)
+        models["macs"] = m["gmacs"] * 1e9
         models["flops"] = 2 * models["macs"]
         if "params_m" in m:
-            models["params"] = (m["params_m"] * 1e6).reindex(index)
+            models["params"] = m["params_m"] * 1e6
     if features is not None and len(features):
-        f = _one_per_model(features, models["input_size"])
+        f = _at_size(features, models)
         for column in f.columns:
-            if column in ("model", "input_size"):
+            if column in ("model", "input_size", "row"):
                 continue
-            values = pd.to_numeric(f[column], errors="coerce").reindex(index)
-            if column in models:
-                models[column] = values.fillna(models[column])
-            else:
-                models[column] = values
+            values = pd.to_numeric(f[column], errors="coerce")
+            models[column] = values.fillna(models[column]) if column in models else values
     if accuracy is not None and len(accuracy) and "top1" in accuracy:
-        acc = accuracy.dropna(subset=["top1"]).groupby("model")
-        models["top1"] = acc["top1"].max().reindex(index)
-        if "param_count" in accuracy:
-            models["params"] = models["params"].fillna((acc["param_count"].max() * 1e6).reindex(index))
+        acc = accuracy.dropna(subset=["top1"])
+        if "img_size" in acc:
+            acc = acc.rename(columns={"img_size": "input_size"})
+        best = acc.sort_values("top1", ascending=False, kind="stable")
+        a = _at_size(best, models)
+        models["top1"] = pd.to_numeric(a["top1"], errors="coerce")
+        if "param_count" in a:
+            models["params"] = models["params"].fillna(pd.to_numeric(a["param_count"], errors="coerce") * 1e6)
     models["family"] = models["family"].astype("string")
     return models
 
 
 def _mode(df: pd.DataFrame, column: str) -> pd.Series:
-    """Most frequent non-null value of ``column`` per model (vectorised; ties: first seen)."""
-    counts = df.dropna(subset=[column]).groupby(["model", column], sort=False).size()
-    best = counts.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("model")
-    return best.set_index("model")[column]
+    """Most frequent non-null value of ``column`` per row (vectorised; ties: first seen)."""
+    counts = df.dropna(subset=[column]).groupby(["row", column], sort=False).size()
+    best = counts.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("row")
+    return best.set_index("row")[column]
 
 
-def _one_per_model(table: pd.DataFrame, input_size: pd.Series) -> pd.DataFrame:
-    """The row measured at the model's own input size when there is one, else its first row."""
+def _at_size(table: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s row for each matrix row: same model at the same input size when there is one,
+    else (a table without sizes, or no match) the model's first row. Indexed like ``models``."""
     t = table.copy()
-    if "input_size" in t:
-        wanted = pd.to_numeric(t["model"].map(input_size), errors="coerce").astype(float)
-        have = pd.to_numeric(t["input_size"], errors="coerce").astype(float)
-        t["_match"] = (have == wanted).fillna(False).astype(int)
-        t = t.sort_values("_match", ascending=False, kind="stable").drop(columns="_match")
-    return t.drop_duplicates("model").set_index("model")
+    t["model"] = t["model"].astype(str)
+    key = pd.DataFrame({"row": models.index, "model": models["model"].astype(str).to_numpy(),
+                        "input_size": pd.to_numeric(models["input_size"], errors="coerce")
+                        .astype(float).to_numpy()})
+    fallback = key.merge(t.drop(columns=["input_size"], errors="ignore").drop_duplicates("model"),
+                         on="model", how="left").set_index("row")
+    if "input_size" not in t:
+        return fallback.reindex(models.index)
+    t["input_size"] = pd.to_numeric(t["input_size"], errors="coerce").astype(float)
+    exact = key.merge(t.drop_duplicates(["model", "input_size"]), on=["model", "input_size"],
+                      how="left").set_index("row")
+    found = exact.drop(columns=["model", "input_size"]).notna().any(axis=1)
+    out = exact.where(found, fallback.reindex(exact.index)[exact.columns.intersection(fallback.columns)
+                                                           .union(exact.columns)])
+    return out.reindex(models.index)
 
 
 def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
                  features: pd.DataFrame | None = None, accuracy: pd.DataFrame | None = None,
                  macs: pd.DataFrame | None = None, config_by: tuple[str, ...] = CONFIG_BY,
-                 min_models: int = 5, since: str | pd.Timestamp | None = None) -> LatencyMatrix:
-    """Pivot tidy measurements into a :class:`LatencyMatrix`.
+                 min_models: int = 5, since: str | pd.Timestamp | None = None,
+                 include_test_models: bool = False) -> LatencyMatrix:
+    """Pivot tidy measurements into a :class:`LatencyMatrix` (rows and columns as in the module
+    docstring; each cell the newest measurement).
 
-    A configuration with fewer than ``min_models`` measured models is dropped: no transfer
-    method can calibrate on it and it would only add empty columns. Repeated measurements of
-    one cell that survive the latest view (e.g. two input sizes) are combined by their median.
+    A configuration with fewer than ``min_models`` measured rows is dropped: no transfer
+    method can calibrate on it and it would only add empty columns.
 
     ``since`` keeps only measurements taken on or after that date. Why: AI Hub re-profiles with
     new tool versions, and a latest view that mixes a 2024 runtime for one model with a 2025
@@ -215,33 +309,36 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
     if metric not in METRICS:
         raise MatrixError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     value_col = METRICS[metric]
-    missing = [c for c in ("model", value_col, *config_by) if c not in measurements]
+    missing = [c for c in ("model", value_col, "device", "runtime", "precision") if c not in measurements]
     if missing:
         raise MatrixError(f"measurements lack column(s) {missing}")
     df = measurements
+    if not include_test_models:
+        df = df[~df["model"].astype(str).str.startswith("test_")]
     if since is not None and "measured_at" in df:
         df = df[pd.to_datetime(df["measured_at"]) >= pd.Timestamp(since)]
-    df = df.assign(config=config_ids(df, config_by))  # once, for the history and the latest view
+    df = df[pd.to_numeric(df[value_col], errors="coerce") > 0]
+    # once, for the history and the latest view
+    df = df.assign(config=config_ids(df, config_by), row=row_labels(df))
+    df[value_col] = df[value_col].astype(float)
     history = _history(df, value_col)
     if "measured_at" in df:
-        # frames built by hand may lack the store's tie-breakers; give them neutral ones
-        df = df.assign(**{c: df[c] if c in df else pd.NaT if c == "imported_at" else ""
-                          for c in ("imported_at", "record_id")})
-        df = latest_view(df)
-    df = df[pd.to_numeric(df[value_col], errors="coerce") > 0].copy()
-    df[value_col] = df[value_col].astype(float)
-    counts = df.groupby("config")["model"].nunique()
+        # the newest measurement of each cell; frames built by hand may lack the tie-breakers
+        order = [c for c in ("measured_at", "imported_at", "record_id") if c in df]
+        df = df.sort_values(order, kind="stable").drop_duplicates(["row", "config"], keep="last")
+    counts = df.groupby("config")["row"].nunique()
     keep = counts.index[counts >= min_models]
     df = df[df["config"].isin(keep)]
     if df.empty:
         raise MatrixError(f"no configuration has >= {min_models} measured models for metric {metric!r}")
-    values = df.pivot_table(index="model", columns="config", values=value_col, aggfunc="median")
+    values = df.pivot_table(index="row", columns="config", values=value_col, aggfunc="median")
     values = values.sort_index().sort_index(axis=1)
     values.columns = values.columns.astype(str)
     values.columns.name = "config"
+    values.index = pd.Index(values.index.astype(str), name="row")
     g = df.groupby("config")
     configs = pd.DataFrame(index=values.columns)
-    for column in ("device", "device_tier", "runtime", "precision", "layout", "batch_size", "source"):
+    for column in CONFIG_COLUMNS[:-2]:
         # GroupBy.first skips nulls: the first non-null value per configuration
         configs[column] = g[column].first().reindex(values.columns) if column in df else None
     configs["first_seen"] = (g["measured_at"].min().reindex(values.columns) if "measured_at" in df
@@ -256,15 +353,14 @@ def build_matrix(measurements: pd.DataFrame, metric: str = "latency",
 
 
 def _history(df: pd.DataFrame, value_col: str) -> pd.DataFrame | None:
-    """Every positive measurement of ``df`` (which carries ``config``) as (model, config,
-    measured_at, value); repeats of one cell on one date (two input sizes, two components)
-    combined by their median like the matrix's cells."""
+    """Every positive measurement of ``df`` (which carries ``config`` and ``row``) as (model,
+    config, measured_at, value) with ``model`` the matrix row; repeats of one cell on one date
+    (two components of one network) combined by their median like the matrix's cells."""
     if "measured_at" not in df:
         return None
-    df = df[pd.to_numeric(df[value_col], errors="coerce") > 0]
     if df.empty:
         return None
-    out = pd.DataFrame({"model": df["model"].astype(str).to_numpy(dtype=object),
+    out = pd.DataFrame({"model": df["row"].astype(str).to_numpy(dtype=object),
                         "config": df["config"].to_numpy(dtype=object),
                         "measured_at": pd.to_datetime(df["measured_at"]).to_numpy(dtype="datetime64[ns]"),
                         "value": df[value_col].astype(float).to_numpy()})
@@ -291,5 +387,5 @@ def matrix_from_store(store, metric: str = "latency", sources: Iterable[str] | N
     return build_matrix(measurements, metric=metric, **kw)
 
 
-__all__ = ["CONFIG_BY", "LatencyMatrix", "MatrixError", "build_matrix", "config_id",
-           "matrix_from_store"]
+__all__ = ["CONFIG_BY", "LatencyMatrix", "MatrixError", "build_matrix", "config_id", "config_ids",
+           "matrix_from_store", "row_label", "row_labels"]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 from collectors import workspace
+from collectors.store import store_snapshot  # noqa: F401  (re-exported: where runs get their id)
 
 DEFAULT_TRACKING_URI = workspace.tracking_uri()
 DEFAULT_EXPERIMENT = "effbench"
@@ -94,16 +95,6 @@ def use_experiment(mlflow, name: str) -> None:
         except Exception:  # noqa: BLE001 - another process created it first: use theirs
             pass
     mlflow.set_experiment(name)
-
-
-def store_snapshot(measurements: pd.DataFrame) -> str:
-    """A short id of a store's content: hash of its sorted record ids plus the row count.
-
-    Logged with every run so that a number in MLflow can be traced to the data it came from.
-    """
-    ids = sorted(measurements["record_id"].astype(str)) if "record_id" in measurements else []
-    digest = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
-    return f"{digest}-{len(measurements)}rows"
 
 
 def _param_value(value: Any) -> str:
@@ -203,11 +194,21 @@ def _pyfunc_class():
             self.trained_ = _read_trained(Path(context.artifacts["trained"]), uri=None)
 
         def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-            from predictor.query import predict_from_known
+            """The target is named by ``params`` (device, runtime, precision) or by columns of
+            those names in ``model_input``."""
+            from predictor.service import predict_from_known
 
-            return predict_from_known(self.trained_.matrix, model_input,
+            given = dict(params or {})
+            for name in ("device", "runtime", "precision"):
+                if name not in given and name in model_input and len(model_input):
+                    given[name] = str(model_input[name].iloc[0])
+            known = model_input.drop(columns=[c for c in ("device", "runtime", "precision")
+                                              if c in model_input])
+            return predict_from_known(self.trained_.matrix, known,
                                       estimator=self.trained_.estimator,
-                                      method=self.trained_.method)
+                                      method=self.trained_.method, device=given.get("device"),
+                                      runtime=given.get("runtime"),
+                                      precision=given.get("precision")).table()
 
     return TransferPyfunc
 
@@ -310,21 +311,61 @@ def load_trained_model(uri: str, tracking_uri: str | None = None) -> TrainedMode
     return _read_trained(trained, uri)
 
 
-def ui_command(tracking_uri: str | None = None, port: int = 5000) -> tuple[list[str], dict[str, str]]:
-    """The ``mlflow server`` command line and environment behind ``effbench ui``.
+def ui_command(tracking_uri: str | None = None, port: int = 5000, *, host: str = "127.0.0.1",
+               artifacts_destination: str | os.PathLike[str] | None = None,
+               allowed_hosts: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The ``mlflow server`` command line and environment behind ``effbench ui`` and
+    ``effbench server start``.
 
-    Light mode: one worker, job execution off (about 400 MB instead of 2.2 GB).
+    Light mode: one worker, job execution off (about 400 MB instead of 2.2 GB). A PostgreSQL
+    backend (``postgresql://``) is given to MLflow with the psycopg 3 driver, the one installed.
+    ``artifacts_destination``: where the server stores artifacts it proxies for its clients
+    (clients on other machines upload through the server, so none needs the folder).
     """
     import shutil
 
-    uri = resolve_tracking_uri(tracking_uri)
+    from collectors.sqlstore import driver_url
+
+    uri = driver_url(resolve_tracking_uri(tracking_uri))
     exe = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
     cmd = [exe, "server", "--backend-store-uri", uri, "--workers", "1",
-           "--host", "127.0.0.1", "--port", str(port)]
+           "--host", host, "--port", str(port)]
+    if artifacts_destination is not None:
+        folder = Path(artifacts_destination).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        cmd += ["--artifacts-destination", str(folder)]
+    if allowed_hosts:
+        cmd += ["--allowed-hosts", allowed_hosts]
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     return cmd, env
 
 
+def experiment_id(tracking_uri: str | None = None, name: str = DEFAULT_EXPERIMENT) -> str:
+    """The id of experiment ``name`` in a tracking or backend store, created if absent.
+
+    Why: the UI's start page in MLflow 3 is the (empty) GenAI overview; ``effbench ui`` opens
+    ``#/experiments/<id>/runs`` instead, and tags the experiment as model development so that
+    MLflow shows its runs, not traces.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from collectors.sqlstore import driver_url
+
+    uri = driver_url(resolve_tracking_uri(tracking_uri))
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        try:
+            ident = client.create_experiment(name, artifact_location=artifact_location(uri))
+        except Exception:  # noqa: BLE001 - another process created it first: use theirs
+            ident = client.get_experiment_by_name(name).experiment_id
+        found = client.get_experiment(ident)
+    if "mlflow.experimentKind" not in found.tags:
+        client.set_experiment_tag(found.experiment_id, "mlflow.experimentKind",
+                                  "custom_model_development")
+    return str(found.experiment_id)
+
+
 __all__ = ["DEFAULT_TRACKING_URI", "TrackableResult", "TrackingError", "TrainedModel",
-           "TransferPyfunc", "load_trained_model", "log_result", "log_trained_model",
+           "TransferPyfunc", "experiment_id", "load_trained_model", "log_result", "log_trained_model",
            "resolve_tracking_uri", "store_snapshot", "ui_command"]

@@ -6,7 +6,8 @@ treats all protocols alike, and a test can check the one property that matters �
 device never appears among its own sources — on the split list alone.
 
 * ``lodo``: each device in turn is held out; every configuration of it is a target; sources are
-  all configurations of the other devices.
+  all configurations of the other devices — and, with ``group="chipset"``, of every device on the
+  same silicon (``models_registry.devices``), which is what a genuinely new board is to the store.
 * ``tier_to_tier``: as ``lodo``, but the sources are restricted to one tier (gpu/cpu/edge) and the
   targets to another; every ordered pair of distinct tiers present is run (or the pairs asked).
 * ``leave_family_out``: ``lodo`` targets; for each family with enough models at the target, the
@@ -55,13 +56,25 @@ def canonical_protocol(name: str) -> str:
         raise ProtocolError(f"unknown protocol {name!r}; choose one of {sorted(ALIASES)}") from None
 
 
-def _device_of(configs: pd.DataFrame) -> pd.Series:
-    return configs["device"].astype(str)
+GROUPS = ("device", "chipset")
+
+
+def _device_of(configs: pd.DataFrame, group: str = "device") -> pd.Series:
+    """What is held out together: the device, or every device on its silicon."""
+    if group not in GROUPS:
+        raise ProtocolError(f"group must be one of {GROUPS}, got {group!r}")
+    device = configs["device"].astype(str)
+    if group == "device" or "chipset" not in configs:
+        return device
+    from models_registry.devices import silicon_group
+
+    return pd.Series([silicon_group(c, d) for c, d in zip(configs["chipset"], device)],
+                     index=configs.index)
 
 
 def _lodo(configs: pd.DataFrame, targets: Sequence[str], label: str = "lodo",
-          source_mask: pd.Series | None = None) -> list[Split]:
-    device = _device_of(configs)
+          source_mask: pd.Series | None = None, group: str = "device") -> list[Split]:
+    device = _device_of(configs, group)
     splits = []
     for target in targets:
         allowed = device != device[target]
@@ -86,7 +99,7 @@ def make_splits(configs: pd.DataFrame, protocol: str, targets: Sequence[str] | N
                 models: pd.DataFrame | None = None, values: pd.DataFrame | None = None,
                 source_tier: str | None = None, target_tier: str | None = None,
                 families: Sequence[str] | None = None, min_family_models: int = 3,
-                cutoff: str | pd.Timestamp | None = None) -> list[Split]:
+                cutoff: str | pd.Timestamp | None = None, group: str = "device") -> list[Split]:
     """The splits of ``protocol`` over a matrix's configuration table.
 
     ``targets`` restricts the target configurations (default: all). ``models``/``values`` are
@@ -98,7 +111,8 @@ def make_splits(configs: pd.DataFrame, protocol: str, targets: Sequence[str] | N
     if unknown:
         raise ProtocolError(f"unknown target configuration(s): {unknown[:5]}")
     if protocol == "lodo":
-        return _lodo(configs, all_targets)
+        return _lodo(configs, all_targets, "lodo" if group == "device" else f"lodo:{group}",
+                     group=group)
     if protocol == "tier_to_tier":
         tier = configs["device_tier"].astype(str)
         splits = []

@@ -1,10 +1,15 @@
 """Run transfer methods over protocol splits and score them on the models they were not told.
 
-Why this shape: learned methods pre-train on the source configurations (``fit_source``), which is
-the expensive step, and the source set is the same for every target of a held-out device. The
-runner therefore groups splits by their source set, pre-trains each method once per group, and
-then only calls the cheap ``fit(X, y_known)`` per (target, k, draw) on a copy. Known models are
-drawn with a seed derived from (seed, target, k, draw), so every method sees the same known set.
+One path: every held-out prediction comes from ``predictor.service.answer`` — the function
+``effbench predict`` calls — given the drawn known models as a known table, exactly as a user's
+``known.csv``. What the runner adds is only what a user does not have: the truth to score on.
+
+Why this shape: learned methods pre-train on the source configurations (``fit_source``), the
+expensive step, and the source set is the same for every target of a held-out device. The runner
+groups splits by their source set, pre-trains each method once per group (with intervals on, so a
+learned method's conformal calibration includes its learned correction), and then only calls
+``answer`` per (target, k, draw). Known models are drawn with a seed derived from (seed, target, k,
+draw), so every method sees the same known set.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def _method_factories(methods: Any) -> dict[str, Callable[[], Any]]:
         items = list(methods.items())
     else:
         if isinstance(methods, str):
-            methods = list(_all_names()) if methods == "all" else [
+            methods = _all_names() if methods == "all" else [
                 m.strip() for m in methods.split(",") if m.strip()]
         items = [(m if isinstance(m, str) else getattr(m, "name", type(m).__name__.lower()), m)
                  for m in methods]
@@ -55,37 +60,13 @@ def _method_factories(methods: Any) -> dict[str, Callable[[], Any]]:
 
 
 def _all_names() -> list[str]:
-    from predictor.methods import METHODS
+    from predictor.methods import method_names
 
-    return list(METHODS)
-
-
-def submatrix(matrix: Any, configs: Sequence[str]) -> Any:
-    """The matrix restricted to ``configs`` (all models kept)."""
-    configs = list(configs)
-    values = matrix.values[configs]
-    table = matrix.configs.loc[configs]
-    if dataclasses.is_dataclass(matrix):
-        return dataclasses.replace(matrix, values=values, configs=table)
-    return type(matrix)(values, table, matrix.models, matrix.metric)
+    return method_names()
 
 
 def _seed(seed: int, target: str, k: int, draw: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(target.encode()), k, draw])
-
-
-def _interval(est: Any, X: pd.DataFrame, coverage: float, pred: np.ndarray):
-    if not hasattr(est, "predict_interval"):
-        return np.full_like(pred, np.nan), np.full_like(pred, np.nan)
-    out = est.predict_interval(X, coverage)
-    if isinstance(out, pd.DataFrame):
-        low, high = out.iloc[:, 0], out.iloc[:, 1]
-        for a, b in (("low", "high"), ("lower", "upper")):
-            if a in out and b in out:
-                low, high = out[a], out[b]
-    else:
-        low, high = out
-    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
 def score(true: np.ndarray, pred: np.ndarray, low: np.ndarray, high: np.ndarray,
@@ -108,94 +89,67 @@ def score(true: np.ndarray, pred: np.ndarray, low: np.ndarray, high: np.ndarray,
     return row
 
 
-def _min_known(est: Any) -> int:
-    return int(getattr(est, "min_known", 0) or 0)
+def _target_of(configs: pd.DataFrame, config: str) -> Any:
+    from predictor.service import Target
+
+    row = configs.loc[config]
+    return Target(str(row["device"]), str(row["runtime"]), str(row["precision"]),
+                  str(row.get("device_tier", "unknown")))
 
 
-def _pretrain(est: Any, X: pd.DataFrame) -> Any:
-    """Pre-train a learned method on the sources once (``warm_start`` makes later ``fit`` calls
-    reuse it); methods without ``fit_source`` are returned as they are."""
+def _known_table(models: pd.DataFrame, rows: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """The drawn known models as a user's known table (``read_known``'s columns)."""
+    info = models.reindex(rows)
+    names = info["model"].astype(str).to_numpy() if "model" in info else rows
+    size = pd.to_numeric(info["input_size"], errors="coerce") if "input_size" in info else np.nan
+    known = pd.DataFrame({"model": names, "canonical": names,
+                          "input_size": pd.array(size, dtype="Int64"), "value": values,
+                          "row": np.arange(1, len(rows) + 1)})
+    known.attrs["origin"] = "drawn known models"
+    return known
+
+
+def _estimator(factory: Callable[[], Any], X: pd.DataFrame, intervals: bool) -> Any:
+    """One method for one source set: intervals as asked, pre-trained once (``warm_start``)."""
+    est = factory()
+    params = est.get_params() if hasattr(est, "get_params") else {}
+    if "intervals" in params:
+        est.set_params(intervals=intervals)
     if hasattr(est, "fit_source"):
-        if "warm_start" in getattr(est, "get_params", dict)():
+        if "warm_start" in params:
             est.set_params(warm_start=True)
         est.fit_source(X)
     return est
 
 
-class _Fitter:
-    """One method on one source set: pre-trained once, refitted per (target, k, draw).
-
-    Conformal calibration (re-running the method on source configurations as pseudo-targets) is
-    the expensive part of an effbench method's ``fit`` and depends only on (sources, k), so it is
-    done once per k on a copy with ``intervals=True`` and its ``interval_residuals_`` are reused
-    by the working instance, which fits with ``intervals=False``. Estimators without an
-    ``intervals`` parameter are asked for ``predict_interval`` directly.
-    """
-
-    def __init__(self, factory: Callable[[], Any], X: pd.DataFrame, intervals: bool):
-        est = factory()
-        self.conformal = "intervals" in getattr(est, "get_params", dict)()
-        self.intervals = intervals and hasattr(est, "predict_interval")
-        if self.conformal:
-            est.set_params(intervals=False)
-        self.est = _pretrain(est, X)
-        self.residuals: dict[int, Any] = {}
-        self.min_known = _min_known(est)
-
-    def _calibrate(self, X: pd.DataFrame, y_known: pd.Series) -> Any:
-        cal = copy.deepcopy(self.est)
-        cal.set_params(intervals=True)
-        try:
-            cal.fit(X, y_known)
-            return cal.interval_residuals_
-        except (ValueError, AttributeError, np.linalg.LinAlgError):
-            return None
-
-    def fit_predict(self, X: pd.DataFrame, y_known: pd.Series, k: int, coverage: float):
-        est = self.est
-        est.fit(X, y_known)
-        pred = np.asarray(est.predict(X), dtype=float)
-        nan = np.full_like(pred, np.nan)
-        if not self.intervals:
-            return pred, nan, nan
-        if self.conformal:
-            if k not in self.residuals:
-                self.residuals[k] = self._calibrate(X, y_known)
-            if self.residuals[k] is None or not len(self.residuals[k]):
-                return pred, nan, nan
-            est.interval_residuals_ = self.residuals[k]
-        return (pred, *_interval(est, X, coverage, pred))
-
-
 def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[], Any]],
                ks: Sequence[int], n_draws: int, seed: int, coverage: float, intervals: bool,
                align: bool = False):
-    """All splits sharing one source set: pre-train once per method, then fit per (target, k, draw)."""
-    from predictor.design import make_design, target_vector
+    """All splits sharing one source set: pre-train once per method, then answer per
+    (target, k, draw) through the prediction service."""
+    from predictor.service import prepare_target, answer
 
     configs = matrix.configs
     family_all = matrix.models["family"] if "family" in matrix.models else None
     top1_all = matrix.models["top1"] if "top1" in matrix.models else None
-    designs: dict[str, tuple[pd.DataFrame, pd.Series]] = {}
-    for split in splits:
-        if split.target not in designs:
-            sub = submatrix(matrix, list(split.sources) + [split.target])
-            if align and hasattr(sub, "aligned_to"):
-                sub = sub.aligned_to(split.target)
-            X = make_design(sub, split.target)
-            designs[split.target] = (X, target_vector(sub, split.target).reindex(X.index))
     skipped: list[dict[str, Any]] = []
-    fitters: dict[str, _Fitter] = {}
+    estimators: dict[str, Any] = {}
     fitted_on: list[str] | None = None
     rows: list[dict[str, Any]] = []
     preds: list[tuple] = []
     for split in splits:
-        X, y = designs[split.target]
+        sub = matrix.subset(configs=list(split.sources) + [split.target])
+        if align:
+            sub = sub.aligned_to(split.target)
+        target = _target_of(configs, split.target)
+        prepared = prepare_target(sub.without([split.target]), target)
+        X = prepared.X
+        y = sub.values[split.target].reindex(X.index).astype(float)
         if list(X.columns) != fitted_on:  # (re-)pre-train when the source columns change
-            fitters, fitted_on = {}, list(X.columns)
+            estimators, fitted_on = {}, list(X.columns)
             for name, factory in factories.items():
                 try:
-                    fitters[name] = _Fitter(factory, X, intervals)
+                    estimators[name] = _estimator(factory, X, intervals)
                 except (ValueError, np.linalg.LinAlgError) as exc:
                     skipped.append(dict(method=name, k=-1, target=split.target,
                                         reason=f"fit_source: {_first_line(exc)}"))
@@ -208,15 +162,16 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
         measured = np.isfinite(true)
         in_family = family == split.holdout_family if split.holdout_family else np.ones(len(X), bool)
         pool = np.flatnonzero(measured & ~in_family) if split.holdout_family else np.flatnonzero(measured)
-        device = str(configs.loc[split.target, "device"])
-        tier = str(configs.loc[split.target, "device_tier"])
+        device = target.device
+        tier = target.tier
         for k in ks:
             for draw in range(1 if k == 0 else n_draws):
                 if len(pool) < k:
                     skipped.append(dict(method="*", k=k, target=split.target,
                                         reason=f"only {len(pool)} measured models to draw from"))
                     continue
-                known_idx = _seed(seed, split.target, k, draw).choice(pool, size=k, replace=False)
+                known_idx = np.sort(_seed(seed, split.target, k, draw).choice(pool, size=k,
+                                                                              replace=False))
                 known = np.zeros(len(X), bool)
                 known[known_idx] = True
                 scored = measured & ~known & in_family
@@ -224,18 +179,21 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
                     skipped.append(dict(method="*", k=k, target=split.target,
                                         reason="fewer than 2 models to score"))
                     continue
-                y_known = y.iloc[np.sort(known_idx)]
-                for name, fitter in fitters.items():
-                    if fitter.min_known > k:
+                table = _known_table(prepared.models, models[known_idx], true[known_idx])
+                for name, est in estimators.items():
+                    need = est.required_known() if hasattr(est, "required_known") else 0
+                    if need > k:
                         skipped.append(dict(method=name, k=k, target=split.target,
-                                            reason=f"needs {fitter.min_known} known models"))
+                                            reason=f"needs {need} known models"))
                         continue
                     try:
-                        pred, low, high = fitter.fit_predict(X, y_known, k, coverage)
+                        out = answer(prepared, table, est, name, coverage, check=False).frame
                     except (ValueError, np.linalg.LinAlgError) as exc:  # incl. NotEnoughKnownModels
                         skipped.append(dict(method=name, k=k, target=split.target,
                                             reason=_first_line(exc)))
                         continue
+                    out = out.reindex(X.index)
+                    pred, low, high = (out[c].to_numpy(dtype=float) for c in ("pred", "low", "high"))
                     s = scored
                     rows.append(dict(protocol=split.label, method=name, k=k, draw=draw,
                                      target=split.target, target_device=device, target_tier=tier,
@@ -342,4 +300,4 @@ def _matrix_info(matrix: Any) -> dict[str, Any]:
             "matrix_hash": f"{int(digest) & 0xFFFFFFFFFFFF:012x}"}
 
 
-__all__ = ["DEFAULT_KS", "evaluate", "score", "submatrix"]
+__all__ = ["DEFAULT_KS", "evaluate", "score"]

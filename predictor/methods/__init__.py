@@ -1,8 +1,9 @@
 """Cross-device transfer methods (scikit-learn estimators) and their persistence.
 
-``METHODS`` maps the names the CLI, the evaluation and Optuna use to the estimator classes;
-``save_method``/``load_method`` store a fitted method as JSON (parameters + learned arrays) plus
-the learned regressor in its own version-stable format (xgboost JSON, skops, coefficient JSON).
+Each method is declared once with ``@register_method`` (``predictor.methods.registry``);
+``METHODS``/``SPECS`` are filled by importing the method modules below. ``save_method`` /
+``load_method`` store a fitted method as JSON (parameters + learned arrays) plus the learned
+regressor in its own version-stable format (xgboost JSON, skops, coefficient JSON).
 """
 
 from __future__ import annotations
@@ -13,31 +14,13 @@ from predictor.methods.base import (NotEnoughKnownModels, TransferInputError, Tr
                                     dump_json, load_json)
 from predictor.methods.flops import FlopsBaseline
 from predictor.methods.krt import KRTTransfer
-from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
-from predictor.methods.lowrank import LowRankTransfer
 from predictor.methods.rank import RankTransfer
+from predictor.methods.lowrank import LowRankTransfer
+from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
+from predictor.methods.registry import (METHODS, SPECS, MethodSpec, UnknownMethod, make_method,
+                                        method_help, method_names, register_method)
 
-METHODS: dict[str, type[TransferMethod]] = {
-    "flops": FlopsBaseline,
-    "krt": KRTTransfer,
-    "rank": RankTransfer,
-    "xgboost": XGBoostTransfer,
-    "sklearn": SklearnTransfer,
-    "statsmodels": StatsmodelsTransfer,
-    "lowrank": LowRankTransfer,
-}
-LEARNED = ("xgboost", "sklearn", "statsmodels")
 FORMAT_VERSION = 1
-
-
-class UnknownMethod(ValueError):
-    """A method name not in METHODS, or a saved method that cannot be read back."""
-
-
-def make_method(name: str, **params) -> TransferMethod:
-    if name not in METHODS:
-        raise UnknownMethod(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
-    return METHODS[name](**params)
 
 
 def save_method(est: TransferMethod, directory: Path) -> None:
@@ -47,8 +30,8 @@ def save_method(est: TransferMethod, directory: Path) -> None:
     cls = type(est)
     dump_json(directory / "method.json", {
         "format_version": FORMAT_VERSION, "class": f"{cls.__module__}.{cls.__qualname__}",
-        "params": est.get_params(deep=False), "state": est._state()})
-    est._save_extra(directory)
+        "params": est.get_params(deep=False), "state": est.state()})
+    est.save_extra(directory)
 
 
 def load_method(directory: Path) -> TransferMethod:
@@ -64,11 +47,12 @@ def load_method(directory: Path) -> TransferMethod:
     est = cls(**payload["params"])
     for key, value in payload["state"].items():
         setattr(est, key, value)
-    est._load_extra(directory)
+    est.load_extra(directory)
     return est
 
 
-__all__ = ["FlopsBaseline", "KRTTransfer", "LEARNED", "LowRankTransfer", "METHODS",
-           "NotEnoughKnownModels", "RankTransfer", "SklearnTransfer", "StatsmodelsTransfer",
-           "TransferInputError", "TransferMethod", "UnknownMethod", "XGBoostTransfer",
-           "load_method", "make_method", "save_method"]
+__all__ = ["FlopsBaseline", "KRTTransfer", "LowRankTransfer", "METHODS", "MethodSpec",
+           "NotEnoughKnownModels", "RankTransfer", "SPECS", "SklearnTransfer",
+           "StatsmodelsTransfer", "TransferInputError", "TransferMethod", "UnknownMethod",
+           "XGBoostTransfer", "load_method", "make_method", "method_help", "method_names",
+           "register_method", "save_method"]

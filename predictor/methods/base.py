@@ -38,10 +38,12 @@ class TransferInputError(ValueError):
 
 
 def setup_of(config: str) -> str:
-    """A config id without its device part: what a new device shares with a source
-    (runtime|precision|…)."""
-    parts = str(config).split("|", 1)
-    return parts[1] if len(parts) > 1 else ""
+    """``runtime|precision`` of a config id (its second and third fields): the software stack a
+    new device is known to run, which is what it shares with a source. Layout, runtime version
+    and batch size are left out: a user names a runtime and a precision, and a source of the
+    same stack in another layout is still the closest evidence there is."""
+    parts = str(config).split("|")
+    return "|".join(parts[1:3])
 
 
 def log_sources(X: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
@@ -93,15 +95,19 @@ class TransferMethod(BaseEstimator):
     """Base of every transfer method (see module docstring).
 
     Subclasses implement ``_fit(X, y_log)`` (learn from the k known models; ``y_log`` is a
-    Series of log ms) and ``_predict_log(X)`` (log ms for every row), and may override
-    ``_fit_source(X)`` (pre-training on the source configurations alone).
+    Series of log ms; the target configuration is ``self.target_``) and ``_predict_log(X)`` (log
+    ms for every row), and may override ``_fit_source(X)`` (pre-training on the source
+    configurations alone) and ``required_known``.
+
+    The target configuration id is an explicit ``fit`` argument: it is how a method knows the
+    target's runtime and precision, and a name carried on ``y`` would vanish in a Pipeline or
+    ``cross_val_score``.
     """
 
-    min_known: int = 1
-
     # ------------------------------------------------------------------ contract
-    def _required_known(self) -> int:
-        return self.min_known
+    def required_known(self) -> int:
+        """The fewest known target models this configuration of the method can fit on."""
+        return 1
 
     def _check_xy(self, X: pd.DataFrame, y: pd.Series | None = None) -> tuple[pd.DataFrame, pd.Series]:
         if not isinstance(X, pd.DataFrame):
@@ -117,7 +123,7 @@ class TransferMethod(BaseEstimator):
             raise TransferInputError(f"y has models not in X: {list(missing[:3])}")
         if (y <= 0).any():
             raise TransferInputError(f"y must be > 0 ms, got {y[y <= 0].iloc[0]!r} for {y[y <= 0].index[0]!r}")
-        need = self._required_known()
+        need = self.required_known()
         if len(y) < need:
             raise NotEnoughKnownModels(
                 f"{type(self).__name__} needs at least {need} known target model(s), got {len(y)}")
@@ -142,11 +148,16 @@ class TransferMethod(BaseEstimator):
         return (getattr(self, "warm_start", False) and getattr(self, "source_fitted_", False)
                 and getattr(self, "source_columns_fit_", None) == source_columns(X))
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> TransferMethod:
+    def fit(self, X: pd.DataFrame, y: pd.Series, target: str | None = None) -> TransferMethod:
+        """Learn the target from its known models ``y`` (ms, indexed like X's rows).
+
+        ``target``: the target's configuration id (``device|runtime|precision|…``, see
+        ``predictor.matrix.config_id``); None when nothing is known of it but the values.
+        """
         X, y = self._check_xy(X, y)
         if not self._has_source(X):
             self.fit_source(X)
-        self.target_ = str(y.name) if y.name is not None else None
+        self.target_ = None if target is None else str(target)
         self.n_known_ = int(len(y))
         self._fit(X, np.log(y))
         self.n_features_in_ = X.shape[1]
@@ -194,9 +205,9 @@ class TransferMethod(BaseEstimator):
         # the residuals depend on the sources and the parameters, not on the target: one
         # calibration serves every draw and every target of a held-out device
         key = (k, *self.source_fingerprint(X))
-        cache = getattr(self, "_interval_cache_", None)
+        cache = getattr(self, "interval_cache_", None)
         if cache is None:
-            cache = self._interval_cache_ = {}
+            cache = self.interval_cache_ = {}
         if key not in cache:
             cache[key] = self._pseudo_residuals(X, cols, k)
         self.interval_residuals_ = cache[key]
@@ -204,7 +215,7 @@ class TransferMethod(BaseEstimator):
 
     def _pseudo_residuals(self, X: pd.DataFrame, cols: list[str], k: int) -> np.ndarray:
         rng = np.random.default_rng(getattr(self, "random_state", None) or 0)
-        need = max(k, self._required_known())
+        need = max(k, self.required_known())
         observed = X[cols].notna().sum()
         candidates = [c for c in cols if observed[c] >= need + 3]
         order = rng.permutation(len(candidates))[: getattr(self, "n_calibration", 10)]
@@ -217,7 +228,6 @@ class TransferMethod(BaseEstimator):
             if not keep:
                 continue
             y_all = X[pseudo].dropna()
-            y_all.name = config_of(pseudo)
             Xp = X[features + keep]
             Xp = Xp[Xp[keep].notna().any(axis=1)]
             y_all = y_all[y_all.index.isin(Xp.index)]
@@ -228,7 +238,7 @@ class TransferMethod(BaseEstimator):
             mask[known] = True
             est = self._pseudo_estimator(pseudo)
             try:
-                est.fit(Xp, y_all[mask])
+                est.fit(Xp, y_all[mask], target=config_of(pseudo))
             except (NotEnoughKnownModels, TransferInputError):
                 continue  # this draw cannot be scored (e.g. its known models lack FLOPs)
             unknown = y_all[~mask]
@@ -249,13 +259,13 @@ class TransferMethod(BaseEstimator):
         return np.exp(center - q), np.exp(center + q)
 
     # ------------------------------------------------------------------ persistence hooks
-    def _save_extra(self, directory: Path) -> None:
+    def save_extra(self, directory: Path) -> None:
         """Write learned objects that are not plain arrays (an xgboost booster, ...)."""
 
-    def _load_extra(self, directory: Path) -> None:
-        """Read what ``_save_extra`` wrote."""
+    def load_extra(self, directory: Path) -> None:
+        """Read what ``save_extra`` wrote."""
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         """Learned attributes stored as JSON (everything ending in '_' that JSON can hold),
         including the interval calibrations already computed, so that a loaded predictor answers
         a query at a k it has seen without re-running its pseudo-targets."""

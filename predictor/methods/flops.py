@@ -13,11 +13,11 @@ import pandas as pd
 
 from predictor.methods.base import (NotEnoughKnownModels, TransferInputError, TransferMethod,
                                     store_params)
+from predictor.methods.registry import register_method
 
 
+@register_method("flops")
 class FlopsBaseline(TransferMethod):
-    min_known = 1
-
     def __init__(self, feature: str = "flops", intervals: bool = True, n_calibration: int = 10,
                  random_state: int | None = 0):
         store_params(self, locals())

@@ -3,15 +3,16 @@
 Assumptions: the target runs every model at a constant speed ratio to *one* source
 configuration; the ratio is the median log ratio over the k ≥ 1 known models (robust to one odd
 model). The source is the one whose log ratio varies least over the known models (the most
-"similar" device; with k = 1 every variance is 0, so the best-covered source wins), or a fixed
-``source``. With ``prefer_same_setup`` (default) only sources running the target's own
-runtime|precision compete first: a new device's software stack is known, and choosing among
-~90 sources by a variance over five models otherwise picks a stack that agreed by chance (on the
-AI Hub LODO at k = 5 this alone lifts within-±10 % from 0.40 to 0.66). ``scope="family"`` fits
-one ratio per model family with the global ratio as fallback
-(families whose operators a runtime accelerates differently). Models the chosen source did not
-measure fall back to the next most similar source. k = 0 is impossible: no ratio without a
-known model.
+"similar" device), among the sources that measured at least ``min_cover`` of the known models
+(a source that saw one of five known models has no evidence of consistency at all). The
+variance is shrunk towards a prior (the median variance of the well-covered sources) with
+``prior_strength`` pseudo-pairs, so a source sharing one known model gets the prior, never a
+perfect score, and with k = 1 the best-covered source wins. With ``same_setup="prefer"``
+(default) only sources running the target's own runtime|precision compete while there are any
+(a new device's software stack is known); ``"only"`` never leaves them (the plain single-source
+KRT baseline, registered as ``plain_krt``); ``"ignore"`` lets every source compete.
+``scope="family"`` fits one ratio per model family with the global ratio as fallback. Models the
+chosen source did not measure fall back to the next most similar source. k = 0 is impossible.
 
 ``ratio_evidence`` is the primitive the other methods reuse.
 """
@@ -26,6 +27,7 @@ import pandas as pd
 from predictor.design import SRC, config_of
 from predictor.methods.base import (TransferInputError, TransferMethod, log_sources, nanmedian,
                                     setup_of, source_block, store_params)
+from predictor.methods.registry import register_method
 
 
 def ratio_evidence(L: np.ndarray, known: np.ndarray, y_log: np.ndarray,
@@ -63,28 +65,53 @@ def setup_penalty(columns: list[str], target: str | None) -> np.ndarray:
     return np.array([setup_of(config_of(c)) != want for c in columns], dtype=float)
 
 
+@register_method("plain_krt", params={"same_setup": "only", "prior_strength": 0.0},
+                 auto=False, summary="the baseline: one source of the same runtime|precision, "
+                                     "median ratio, most consistent among those covering half")
+@register_method("krt", summary="known-ratio transfer from the most consistent source")
 class KRTTransfer(TransferMethod):
-    min_known = 1
+    """Known-ratio transfer from the most consistent single source (see module docstring)."""
 
     def __init__(self, scope: str = "global", source: str | None = None,
-                 prefer_same_setup: bool = True, intervals: bool = True, n_calibration: int = 10,
-                 random_state: int | None = 0):
+                 same_setup: str = "prefer", min_cover: float = 0.5, prior_strength: float = 1.0,
+                 intervals: bool = True, n_calibration: int = 10, random_state: int | None = 0):
         store_params(self, locals())
+
+    def _order(self, cols: list[str], L: np.ndarray, known: np.ndarray,
+               y_log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(source positions best first, their log offsets)."""
+        offset, var, n = ratio_evidence(L, known, y_log)
+        k = len(known)
+        covered = n >= max(1, int(np.ceil(self.min_cover * k)))
+        if self.same_setup not in ("prefer", "only", "ignore"):
+            raise TransferInputError(f"same_setup must be prefer|only|ignore, got {self.same_setup!r}")
+        if self.same_setup != "ignore":
+            same = setup_penalty(cols, self.target_) == 0
+            if self.same_setup == "only" or (same & covered).any():
+                covered &= same
+        if not covered.any():
+            raise TransferInputError("no source configuration measured enough of the known models"
+                                     + (" with the target's runtime|precision"
+                                        if self.same_setup == "only" else ""))
+        well = covered & (n >= 2)
+        prior = float(np.nanmedian(var[well])) if well.any() else 0.05
+        dof = np.clip(n - 1, 0, None).astype(float)
+        tau = float(self.prior_strength)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(dof + tau > 0, (np.nan_to_num(var) * dof + tau * prior) / (dof + tau),
+                             np.inf)
+        score = np.where(n >= 2, score, prior if tau > 0 else np.inf)
+        score = np.where(np.isfinite(score), score, np.inf)
+        coverage = np.sum(~np.isnan(L), axis=0)
+        order = np.lexsort((-coverage, -n, score))
+        order = order[covered[order]]
+        return order, offset
 
     def _fit(self, X: pd.DataFrame, y_log: pd.Series) -> None:
         if self.scope not in ("global", "family"):
             raise TransferInputError(f"scope must be 'global' or 'family', got {self.scope!r}")
         cols, L, known = source_block(X, y_log)
-        offset, var, n = ratio_evidence(L, known, y_log.to_numpy())
-        usable = n >= 1
-        if not usable.any():
-            raise TransferInputError("no source configuration measured any of the known models")
-        coverage = np.sum(~np.isnan(L), axis=0)
-        score = np.where(np.isnan(var), 0.0, var)
-        if self.prefer_same_setup:
-            score = score + 10.0 * setup_penalty(cols, y_log.name)
-        order = np.lexsort((-n, -coverage, score))
-        order = order[usable[order]]
+        order, offset = self._order(cols, L, known, y_log.to_numpy())
         if self.source is not None:
             fixed = self.source if self.source.startswith(SRC) else SRC + self.source
             if fixed not in cols:

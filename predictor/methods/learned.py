@@ -31,6 +31,7 @@ from predictor.design import config_of, device_of, source_columns
 from predictor.methods.base import (TransferMethod, dump_json, load_json, log_sources, nanmedian,
                                     setup_of, source_block, store_params)
 from predictor.methods.krt import first_available, ratio_evidence, setup_penalty
+from predictor.methods.registry import register_method
 
 FEATURES = ("d_top1", "d_top3", "d_all", "spread", "size", "best_score", "log_flops", "log_params", "log_k")
 PRETRAIN_KS = (1, 3, 5, 10)
@@ -93,8 +94,6 @@ def _assemble(F: np.ndarray, model: np.ndarray) -> np.ndarray:
 
 class _LearnedTransfer(TransferMethod):
     """Shared machinery of the learned methods; subclasses provide the regressor."""
-
-    min_known = 1
 
     # -- regressor hooks -------------------------------------------------------------
     def _new_regressor(self):
@@ -194,7 +193,7 @@ class _LearnedTransfer(TransferMethod):
         cols, L, known = source_block(X, y_log)
         self.source_columns_ = cols
         self.source_medians_ = nanmedian(L, axis=0)
-        self.offsets_, self.scores_ = source_stats(L, known, y_log.to_numpy(), cols, y_log.name,
+        self.offsets_, self.scores_ = source_stats(L, known, y_log.to_numpy(), cols, self.target_,
                                                    **self._stats_kw())
         self.offsets_ = np.nan_to_num(self.offsets_)
         Xk = X.iloc[known]
@@ -207,7 +206,7 @@ class _LearnedTransfer(TransferMethod):
         return base + self._correction(X, F) + self.calibration_
 
     # -- persistence -----------------------------------------------------------------
-    def _save_extra(self, directory: Path) -> None:
+    def save_extra(self, directory: Path) -> None:
         """The regressor, and the cross-fitted fold regressors, so that a loaded predictor
         calibrates intervals for a new k exactly as the one that was trained."""
         if self.source_model_ is not None:
@@ -225,7 +224,7 @@ class _LearnedTransfer(TransferMethod):
             folds[device] = index_of[id(model)]
         dump_json(directory / "folds.json", folds)
 
-    def _load_extra(self, directory: Path) -> None:
+    def load_extra(self, directory: Path) -> None:
         self.source_model_ = self._load_regressor(directory)
         self.fold_models_ = {}
         if (directory / "folds.json").exists():
@@ -236,6 +235,7 @@ class _LearnedTransfer(TransferMethod):
                 self.fold_models_[device] = loaded[index]
 
 
+@register_method("xgboost", pretrains=True, learned=True)
 class XGBoostTransfer(_LearnedTransfer):
     """Gradient-boosted trees (xgboost) as the residual corrector; saved as xgboost JSON."""
 
@@ -266,6 +266,7 @@ class XGBoostTransfer(_LearnedTransfer):
         return reg
 
 
+@register_method("sklearn", pretrains=True, learned=True)
 class SklearnTransfer(_LearnedTransfer):
     """A scikit-learn regressor as the residual corrector: ``estimator="ridge"`` (median-imputed,
     standardised ridge; the default: pre-training in well under a second, and the correction on
@@ -323,6 +324,7 @@ class SklearnTransfer(_LearnedTransfer):
         return sio.load(path, trusted=sio.get_untrusted_types(file=path))
 
 
+@register_method("statsmodels", pretrains=True, learned=True)
 class StatsmodelsTransfer(_LearnedTransfer):
     """OLS (statsmodels) residual corrector with family fixed effects and a family × size
     interaction: families that a runtime accelerates differently get their own shift and slope.

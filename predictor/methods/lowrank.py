@@ -7,7 +7,7 @@ ridge least squares (missing entries skipped; rank ``rank``, penalty ``alpha``).
 new configuration's bias and embedding from its k known models with a ridge pull
 (``target_alpha``) toward the mean embedding of the source configurations that share the target's
 runtime|precision (all sources when none does), so k = 1 gives "a typical configuration of this
-software stack at this speed" and k = 0 that typical configuration itself (min_known = 0).
+software stack at this speed" and k = 0 that typical configuration itself (``required_known`` 0).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pandas as pd
 
 from predictor.design import config_of, source_columns
 from predictor.methods.base import TransferMethod, log_sources, setup_of, store_params
+from predictor.methods.registry import register_method
 
 
 def _ridge_rows(W: np.ndarray, R: np.ndarray, D: np.ndarray, alpha: float,
@@ -33,13 +34,16 @@ def _ridge_rows(W: np.ndarray, R: np.ndarray, D: np.ndarray, alpha: float,
     return np.linalg.solve(A, b[..., None])[..., 0]
 
 
+@register_method("lowrank", pretrains=True)
 class LowRankTransfer(TransferMethod):
-    min_known = 0
 
     def __init__(self, rank: int = 3, alpha: float = 0.1, target_alpha: float = 1.0, n_iter: int = 30,
                  warm_start: bool = False, intervals: bool = True, n_calibration: int = 10,
                  random_state: int | None = 0):
         store_params(self, locals())
+
+    def required_known(self) -> int:
+        return 0
 
     def _fit_source(self, X: pd.DataFrame) -> None:
         cols = source_columns(X)
@@ -86,7 +90,7 @@ class LowRankTransfer(TransferMethod):
         # the prior is the mean configuration sharing the target's runtime|precision when there
         # is one (a new device runs a known software stack), else the mean of all sources
         setups = np.array([setup_of(config_of(c)) for c in self.lowrank_columns_])
-        same = setups == setup_of(str(y_log.name or ""))
+        same = setups == setup_of(self.target_ or "")
         pool = same if same.any() else np.ones(len(setups), dtype=bool)
         prior = np.concatenate([[self.config_bias_[pool].mean()], self.config_embedding_[pool].mean(axis=0)])
         if len(y_log) == 0:

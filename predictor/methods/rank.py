@@ -24,6 +24,7 @@ from sklearn.isotonic import IsotonicRegression
 from predictor.methods.base import (TransferInputError, TransferMethod, log_sources, nanmedian,
                                     source_block, store_params)
 from predictor.methods.krt import setup_penalty
+from predictor.methods.registry import register_method
 
 
 def _consensus(L: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -56,15 +57,15 @@ def _agreement(L: np.ndarray, known: np.ndarray, y_log: np.ndarray) -> np.ndarra
     return out
 
 
+@register_method("rank")
 class RankTransfer(TransferMethod):
-    min_known = 2
 
     def __init__(self, consensus: bool = False, calibration: str = "isotonic",
                  prefer_same_setup: bool = True, intervals: bool = True, n_calibration: int = 10,
                  random_state: int | None = 0):
         store_params(self, locals())
 
-    def _required_known(self) -> int:
+    def required_known(self) -> int:
         return 1 if self.calibration == "ratio" else 2
 
     def _score(self, L: np.ndarray) -> np.ndarray:
@@ -84,7 +85,7 @@ class RankTransfer(TransferMethod):
         coverage = np.sum(~np.isnan(L), axis=0)
         allowed = np.ones(len(cols), dtype=bool)
         if self.prefer_same_setup:
-            same = setup_penalty(cols, y_log.name) == 0
+            same = setup_penalty(cols, self.target_) == 0
             measured = np.any(~np.isnan(L[known]), axis=0)
             if (same & measured).any():
                 allowed = same

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -68,34 +69,135 @@ def test_predict_auto_caches_its_choice(held_out, tmp_path):
     preds = pd.read_csv(out)
     assert sorted(preds["model"]) == ["mobilenet_v2", "resnet50", "squeezenet1_1"]
     cache = json.loads((store.root / "auto_method.json").read_text())
+    assert set(pd.read_csv(out)["basis"]) <= {"measured", "transfer"}
     assert list(cache.values()) == [preds["method"].iloc[0]]
+
+
+def _store_state(store) -> tuple:
+    """What a failed request must leave as it was: the measurements and the table files."""
+    from collectors.store import store_snapshot
+
+    tables = sorted(p.name for p in store.root.rglob("*.parquet"))
+    return store_snapshot(store), tuple(tables)
+
+
+def _one_line_error(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def _query(store, known, out, *extra, device=DEVICE, runtime="tflite", precision="float"):
+    args = ["predict", "--store", store.root, "--known", known, "--out", out]
+    for flag, value in (("--device", device), ("--runtime", runtime), ("--precision", precision)):
+        if value is not None:
+            args += [flag, value]
+    return invoke(*args, *extra)
 
 
 @pytest.mark.parametrize("text, message", [
     ("model,latency_ms\nresnet50,1.5\nmobilenet_v2,-2\n", "known.csv row 2: latency_ms must be > 0"),
     ("model,ms\nresnet50,1.5\n", "known.csv: missing column(s) ['latency_ms']"),
-    ("model,latency_ms\nresnet50,1.5\nqq zz!,3\n", "known.csv row 2: unknown model 'qq zz!'"),
+    ("model,latency_ms\nqq zz!,3\n", "needs at least 1 known model(s) measured on another "
+                                      "configuration, got 0 after skipping qq zz!"),
     ("model,latency_ms\nresnet50,NaN\n", "known.csv row 1: latency_ms must be a finite number"),
 ])
 def test_bad_known_file_is_one_line_and_exit_2(held_out, tmp_path, text, message):
     store, _, _ = held_out
     (tmp_path / "known.csv").write_text(text)
-    result = invoke("predict", "--store", store.root, "--device", "NewPhone", "--runtime", "tflite",
-                    "--precision", "float", "--known", tmp_path / "known.csv", "--out",
-                    tmp_path / "p.csv")
-    assert result.exit_code == 2
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and message in lines[0], result.output
-    assert not (tmp_path / "p.csv").exists()
+    before = _store_state(store)
+    result = _query(store, tmp_path / "known.csv", tmp_path / "p.csv", "--method", "krt",
+                    device="NewPhone")
+    _one_line_error(result, message)
+    assert not (tmp_path / "p.csv").exists() and _store_state(store) == before
 
 
-def test_unknown_model_in_models_option_names_close_matches(held_out, tmp_path):
+@pytest.mark.parametrize("device, runtime, precision, message", [
+    (DEVICE, "tflit", "float", "--runtime 'tflit' is not in the store; did you mean 'tflite'?"),
+    (DEVICE, "coreml", "float", "--runtime 'coreml' is not in the store; the store has: "),
+    (DEVICE, "tflite", "fp64", "--precision 'fp64' is not in the store; the store has: "),
+    (None, "tflite", "float", "--device is required"),
+])
+def test_bad_target_is_one_line_and_exit_2(held_out, tmp_path, device, runtime, precision, message):
     store, known, _ = held_out
-    result = invoke("predict", "--store", store.root, "--device", DEVICE, "--runtime", "tflite",
-                    "--precision", "float", "--known", known, "--method", "krt",
-                    "--models", "resnet50,resnet5O", "--out", tmp_path / "p.csv")
-    assert result.exit_code == 2
-    assert "resnet5O" in result.output and "close matches" in result.output
+    before = _store_state(store)
+    result = _query(store, known, tmp_path / "p.csv", "--method", "krt", device=device,
+                    runtime=runtime, precision=precision)
+    _one_line_error(result, message)
+    assert not (tmp_path / "p.csv").exists() and _store_state(store) == before
+
+
+@pytest.mark.parametrize("factor, unit", [(1000.0, "microseconds"), (1e-3, "seconds")])
+def test_unit_slip_is_one_line_and_exit_2(held_out, tmp_path, factor, unit):
+    store, known, _ = held_out
+    frame = pd.read_csv(known)
+    frame["latency_ms"] *= factor
+    frame.to_csv(tmp_path / "known.csv", index=False)
+    before = _store_state(store)
+    result = _query(store, tmp_path / "known.csv", tmp_path / "p.csv", "--method", "krt")
+    _one_line_error(result, f"are they in {unit}")
+    assert _store_state(store) == before
+
+
+def test_unknown_models_are_answered_in_part(held_out, tmp_path):
+    """A known model new to the store is skipped with one warning; a --models name with no
+    measurement anywhere gets a row with a reason; the rest is answered (exit 0)."""
+    store, known, _ = held_out
+    frame = pd.concat([pd.read_csv(known), pd.DataFrame({"model": ["my_private_net"],
+                                                         "latency_ms": [4.2]})])
+    frame.to_csv(tmp_path / "known.csv", index=False)
+    out = tmp_path / "p.csv"
+    result = _query(store, tmp_path / "known.csv", out, "--method", "krt",
+                    "--models", "resnet50,resnet5O,my_private_net")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert any("my_private_net" in w and "skipped 1 known model" in w for w in warnings), warnings
+    preds = pd.read_csv(out).set_index("model")
+    assert np.isfinite(preds.loc["resnet50", "latency_ms_pred"])
+    assert np.isnan(preds.loc["resnet5O", "latency_ms_pred"])
+    assert "no measurement in the store" in preds.loc["resnet5O", "reason"]
+    assert preds.loc["my_private_net", "known"]  # echoed: it was measured
+
+
+def test_one_path_evaluate_and_predict_agree(real_store, held_out, tmp_path):
+    """`effbench evaluate` (one held-out target, one draw) and `effbench predict` given the same
+    known models on a store without that device produce identical predictions."""
+    store, _, _ = held_out
+    target = f"{DEVICE}|tflite|float"
+    evaluated = tmp_path / "evaluated.csv"
+    result = invoke("evaluate", "--store", real_store.root, "--source", "aihub", "--protocol", "lodo",
+                    "--target", target, "--k", 5, "--draws", 1, "--methods", "krt,xgboost",
+                    "--no-align", "--no-log", "--out", evaluated)
+    assert result.exit_code == 0, result.output
+    held = pd.read_csv(evaluated)
+    for method in ("krt", "xgboost"):
+        rows = held[held["method"] == method]
+        known = rows[rows["known"]][["model", "true_ms"]].rename(columns={"true_ms": "latency_ms"})
+        assert len(known) == 5
+        known.to_csv(tmp_path / "known.csv", index=False)
+        out = tmp_path / f"{method}.csv"
+        result = _query(store, tmp_path / "known.csv", out, "--method", method)
+        assert result.exit_code == 0, result.output
+        predicted = pd.read_csv(out).set_index("model")
+        unknown = rows[~rows["known"]].set_index("model")
+        assert len(unknown) >= 10
+        np.testing.assert_allclose(predicted.loc[unknown.index, "latency_ms_pred"],
+                                   unknown["pred_ms"], rtol=1e-9)
+        np.testing.assert_allclose(predicted.loc[unknown.index, "latency_ms_high"],
+                                   unknown["high_ms"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--k", "0", "--methods", "krt"], "--k 0: nothing could be evaluated (needs 1 known models"),
+    (["--k", "5000", "--methods", "krt"], "--k 5000: nothing could be evaluated (only"),
+    (["--k", "-1", "--methods", "krt"], "--k must be >= 0, got -1"),
+    (["--methods", "krt,magic"], "unknown method 'magic'"),
+])
+def test_evaluate_rejects_requests_it_cannot_answer(held_out, args, message):
+    store, _, _ = held_out
+    result = invoke("evaluate", "--store", store.root, "--no-log", "--draws", 1,
+                    "--no-intervals", *args)
+    _one_line_error(result, message)
 
 
 def test_train_then_predict_from_the_registry(held_out, tmp_path):

@@ -2,7 +2,7 @@
 
 A tiny stand-in method (median log-ratio transfer) keeps these tests independent of the real
 methods' speed; what is tested is the protocol: no leakage, scoring on unknown models only,
-min_known handling, per-family aggregation and CIs.
+required_known handling, per-family aggregation and CIs.
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ def tiered_matrix(n_models: int = 24, noise: float = 0.03, seed: int = 0) -> Lat
 
 class RatioStandIn(BaseEstimator):
     """Median log-ratio of the known models to each source, averaged: a KRT in ten lines."""
-    min_known = 1
+    def required_known(self):
+        return 1
 
     def __init__(self, spread: float = 1.25):
         self.spread = spread
 
-    def fit(self, X, y):
-        if len(y) < self.min_known:
+    def fit(self, X, y, target=None):
+        if len(y) < self.required_known():
             raise ValueError("needs a known model")
         self.seen_columns_ = list(X.columns)
         src = X[source_columns(X)]
@@ -79,9 +80,10 @@ class RatioStandIn(BaseEstimator):
 
 class MeanStandIn(BaseEstimator):
     """Needs no known model: the geometric mean over sources (a k = 0 method)."""
-    min_known = 0
+    def required_known(self):
+        return 0
 
-    def fit(self, X, y):
+    def fit(self, X, y, target=None):
         self.fitted_ = True
         return self
 
@@ -93,9 +95,9 @@ class SpyStandIn(RatioStandIn):
     """Records every design it is fitted on, to check what a method could see."""
     log: list = []
 
-    def fit(self, X, y):
+    def fit(self, X, y, target=None):
         SpyStandIn.log.append((list(X.columns), list(y.index)))
-        return super().fit(X, y)
+        return super().fit(X, y, target)
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +144,10 @@ def test_known_models_do_not_count_towards_accuracy(matrix):
     """A method that is exact on the known models and wrong elsewhere must score 0 within-10 %."""
 
     class EchoKnown(BaseEstimator):
-        min_known = 1
+        def required_known(self):
+            return 1
 
-        def fit(self, X, y):
+        def fit(self, X, y, target=None):
             self.y_ = y
             return self
 

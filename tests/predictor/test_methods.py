@@ -45,7 +45,7 @@ def test_recovers_low_rank_matrix(name, lowrank):
     shares = []
     for target in [lowrank.configs_of("dev2")[0], lowrank.configs_of("dev4")[2]]:
         X, y_known, y_unknown = _split(lowrank, target, k=5)
-        pred = est.fit(X, y_known).predict(X.loc[y_unknown.index])
+        pred = est.fit(X, y_known, target=y_known.name).predict(X.loc[y_unknown.index])
         shares.append(metrics.within(y_unknown.to_numpy(), pred, 0.10))
     assert min(shares) >= 0.90, shares
 
@@ -53,23 +53,23 @@ def test_recovers_low_rank_matrix(name, lowrank):
 def test_flops_recovers_flops_proportional_matrix():
     m = flops_matrix()
     X, y_known, y_unknown = _split(m, m.configs_of("dev3")[1], k=5)
-    pred = make_method("flops", intervals=False).fit(X, y_known).predict(X.loc[y_unknown.index])
+    pred = make_method("flops", intervals=False).fit(X, y_known, target=y_known.name).predict(X.loc[y_unknown.index])
     assert metrics.within(y_unknown.to_numpy(), pred, 0.10) >= 0.95
     # ... and fails where latency is not ∝ FLOPs: the low-rank matrix has setup interactions
     lr = low_rank_matrix(seed=3)
     X, y_known, y_unknown = _split(lr, lr.configs_of("dev1")[1], k=5)
-    pred = make_method("flops", intervals=False).fit(X, y_known).predict(X.loc[y_unknown.index])
+    pred = make_method("flops", intervals=False).fit(X, y_known, target=y_known.name).predict(X.loc[y_unknown.index])
     assert metrics.within(y_unknown.to_numpy(), pred, 0.10) < 0.5
 
 
 def test_krt_picks_same_setup_source_and_family_scope(lowrank):
     target = lowrank.configs_of("dev2")[1]
     X, y_known, _ = _split(lowrank, target, k=5)
-    est = make_method("krt", intervals=False).fit(X, y_known)
+    est = make_method("krt", intervals=False).fit(X, y_known, target=y_known.name)
     assert est.source_.split("|", 1)[1] == target.split("|", 1)[1]
-    fam = make_method("krt", scope="family", intervals=False).fit(X, y_known)
+    fam = make_method("krt", scope="family", intervals=False).fit(X, y_known, target=y_known.name)
     assert set(fam.family_offsets_) <= set(X["family"])
-    fixed = make_method("krt", source="dev0|onnx|w8a8", intervals=False).fit(X, y_known)
+    fixed = make_method("krt", source="dev0|onnx|w8a8", intervals=False).fit(X, y_known, target=y_known.name)
     assert fixed.source_ == "dev0|onnx|w8a8"
 
 
@@ -83,7 +83,7 @@ def test_sklearn_contract(name, lowrank):
     with pytest.raises(NotFittedError):
         est.predict(X)
     est.set_params(intervals=False)
-    pred = est.fit(X, y_known).predict(X)
+    pred = est.fit(X, y_known, target=y_known.name).predict(X)
     assert pred.shape == (len(X),) and np.isfinite(pred).all()
     assert np.array_equal(pred, est.predict(X))  # predict is pure
     assert est.n_known_ == 5
@@ -94,14 +94,14 @@ def test_sklearn_contract(name, lowrank):
 def test_not_enough_known_models_is_one_line(name, k, lowrank):
     X, y_known, _ = _split(lowrank, lowrank.configs_of("dev1")[0], k=k)
     with pytest.raises(NotEnoughKnownModels) as info:
-        make_method(name, **_params(name, intervals=False)).fit(X, y_known)
+        make_method(name, **_params(name, intervals=False)).fit(X, y_known, target=y_known.name)
     message = str(info.value)
     assert "\n" not in message and f"got {k}" in message and "at least" in message
 
 
 def test_lowrank_works_with_no_known_model(lowrank):
     X, y_known, y_unknown = _split(lowrank, lowrank.configs_of("dev1")[0], k=0)
-    pred = make_method("lowrank", intervals=False).fit(X, y_known).predict(X.loc[y_unknown.index])
+    pred = make_method("lowrank", intervals=False).fit(X, y_known, target=y_known.name).predict(X.loc[y_unknown.index])
     assert np.isfinite(pred).all()
     assert metrics.spearman(y_unknown.to_numpy(), pred) > 0.8
 
@@ -123,9 +123,9 @@ def test_warm_start_reuses_source_model_and_matches_cold_fit(lowrank):
     X, y_known, _ = _split(lowrank, lowrank.configs_of("dev3")[0], k=5)
     warm = make_method("xgboost", **_params("xgboost", warm_start=True, intervals=False)).fit_source(X)
     model = warm.source_model_
-    warm.fit(X, y_known)
+    warm.fit(X, y_known, target=y_known.name)
     assert warm.source_model_ is model
-    cold = make_method("xgboost", **_params("xgboost", intervals=False)).fit(X, y_known)
+    cold = make_method("xgboost", **_params("xgboost", intervals=False)).fit(X, y_known, target=y_known.name)
     assert np.allclose(warm.predict(X), cold.predict(X))
 
 
@@ -140,7 +140,7 @@ def test_interval_coverage_near_nominal(name):
             X, y_known, y_unknown = _split(m, target, k=5, seed=i)
             if i == 0 and name != "krt":
                 est.fit_source(X)
-            est.fit(X, y_known)
+            est.fit(X, y_known, target=y_known.name)
             low, high = est.predict_interval(X.loc[y_unknown.index], coverage=0.9)
             inside = (y_unknown.to_numpy() >= low) & (y_unknown.to_numpy() <= high)
             covered += inside.sum()
@@ -153,7 +153,7 @@ def test_interval_coverage_near_nominal(name):
 @pytest.mark.parametrize("name", list(METHODS))
 def test_save_load_round_trip(name, lowrank, tmp_path):
     X, y_known, _ = _split(lowrank, lowrank.configs_of("dev1")[0], k=5)
-    est = make_method(name, **_params(name, n_calibration=4)).fit(X, y_known)
+    est = make_method(name, **_params(name, n_calibration=4)).fit(X, y_known, target=y_known.name)
     save_method(est, tmp_path / name)
     assert not list((tmp_path / name).glob("*.pkl")) and not list((tmp_path / name).glob("*.pickle"))
     back = load_method(tmp_path / name)
@@ -165,11 +165,11 @@ def test_save_load_round_trip(name, lowrank, tmp_path):
     # a k the saved predictor never calibrated: the loaded one (cross-fitted fold regressors
     # included) calibrates exactly as the original does
     X3, y3, _ = _split(lowrank, lowrank.configs_of("dev1")[0], k=3)
-    fresh = make_method(name, **_params(name, n_calibration=4)).fit(X3, y3)
+    fresh = make_method(name, **_params(name, n_calibration=4)).fit(X3, y3, target=y3.name)
     again = load_method(tmp_path / name)
     if "warm_start" in again.get_params():
         again.set_params(warm_start=True)  # as a served predictor: no pre-training again
-    again.fit(X3, y3)
+    again.fit(X3, y3, target=y3.name)
     assert np.allclose(again.interval_residuals_, fresh.interval_residuals_, rtol=0, atol=1e-9)
 
 
@@ -186,7 +186,7 @@ def test_memory_matrix_transfers_too():
     from predictor.matrix import build_matrix
     mem = build_matrix(_memory_rows(m), metric="memory")
     X, y_known, y_unknown = _split(mem, mem.configs_of("dev2")[0], k=5)
-    pred = make_method("krt", intervals=False).fit(X, y_known).predict(X.loc[y_unknown.index])
+    pred = make_method("krt", intervals=False).fit(X, y_known, target=y_known.name).predict(X.loc[y_unknown.index])
     assert metrics.within(y_unknown.to_numpy(), pred, 0.10) >= 0.9
 
 
@@ -204,7 +204,7 @@ def _memory_rows(m) -> pd.DataFrame:
 def test_sklearn_hgb_variant_fits(lowrank):
     """(Its skops round trip is not run here: importing skops alone takes ~15 s on CI.)"""
     X, y_known, y_unknown = _split(lowrank, lowrank.configs_of("dev2")[0], k=5)
-    est = make_method("sklearn", estimator="hgb", max_iter=15, intervals=False).fit(X, y_known)
+    est = make_method("sklearn", estimator="hgb", max_iter=15, intervals=False).fit(X, y_known, target=y_known.name)
     assert metrics.within(y_unknown.to_numpy(), est.predict(X.loc[y_unknown.index]), 0.10) >= 0.9
     with pytest.raises(ValueError, match="estimator must be 'hgb' or 'ridge'"):
-        make_method("sklearn", estimator="svm", intervals=False).fit(X, y_known)
+        make_method("sklearn", estimator="svm", intervals=False).fit(X, y_known, target=y_known.name)

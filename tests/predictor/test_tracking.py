@@ -9,7 +9,7 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 
 from predictor.evaluation import evaluate  # noqa: E402
-from predictor.query import predict_from_known  # noqa: E402
+from predictor.service import predict_from_known  # noqa: E402
 from predictor.tracking import (TrackingError, load_trained_model, log_result,  # noqa: E402
                                 log_trained_model, resolve_tracking_uri, store_snapshot,
                                 ui_command)
@@ -90,12 +90,8 @@ def test_any_result_object_can_be_logged(uri):
 def test_train_register_load_round_trip(uri, matrix):
     from predictor.design import make_design
     from predictor.methods import make_method
-    from predictor.query import read_known, with_target
-
     est = make_method("lowrank", warm_start=True)
-    blank = read_known(pd.DataFrame(columns=["model", "latency_ms"]))
-    full, tid = with_target(matrix, blank, None, None, None, drop_stored=False)
-    est.fit_source(make_design(full, tid))
+    est.fit_source(make_design(matrix, None))  # every stored configuration is a source
     model_uri = log_trained_model(est, "effbench-test-lowrank", matrix, "lowrank", tracking_uri=uri)
     assert model_uri == "models:/effbench-test-lowrank/1"
     trained = load_trained_model("models:/effbench-test-lowrank/latest", tracking_uri=uri)
@@ -106,13 +102,14 @@ def test_train_register_load_round_trip(uri, matrix):
                           "latency_ms": matrix.values.loc[["m000", "m004", "m008", "m012", "m016"],
                                                           config].to_numpy()})
     again = predict_from_known(trained.matrix, known, trained.method, trained.estimator,
-                               "dev3", "onnx", "w8a8")
-    direct = predict_from_known(matrix, known, "lowrank", est, "dev3", "onnx", "w8a8")
+                               "dev3", "onnx", "w8a8").table()
+    direct = predict_from_known(matrix, known, "lowrank", est, "dev3", "onnx", "w8a8").table()
     pd.testing.assert_frame_equal(again, direct)
     truth = matrix.values[config].reindex(again["model"]).to_numpy()
     assert np.corrcoef(np.log(truth), np.log(again["latency_ms_pred"]))[0, 1] > 0.9
     mlflow.set_tracking_uri(uri)
-    served = mlflow.pyfunc.load_model("models:/effbench-test-lowrank/latest").predict(known)
+    served = mlflow.pyfunc.load_model("models:/effbench-test-lowrank/latest").predict(
+        known.assign(device="dev3", runtime="onnx", precision="w8a8"))
     assert len(served) == len(again) and served["known"].sum() == 5
     with pytest.raises(TrackingError, match="models:/no-such-model/latest"):
         load_trained_model("models:/no-such-model/latest", tracking_uri=uri)

@@ -1,0 +1,278 @@
+"""The prediction service: the one function behind ``effbench predict`` *and* ``evaluate``.
+
+A query is split in two so that evaluation can call exactly what a user's query calls:
+
+* :func:`prepare_target` — everything that does not depend on the known values: the target
+  (checked), the sources (every stored configuration except the target's own and, for a
+  held-out device, its other configurations), their design matrix and the row index;
+* :func:`answer` — given a known table (``read_known``'s columns) and an estimator: match the
+  known models to rows (skipping, with a warning, models the store lacks), check their unit,
+  fit, predict every row with an interval, echo the known models, answer ``--models``.
+
+``predict_from_known`` composes them for one query (choosing the method with ``auto`` and
+reusing saved pre-trained predictors); ``predictor.evaluation.evaluate`` prepares each held-out
+target once and calls :func:`answer` for every draw of known models.
+
+Decisions, stated once:
+
+* ``known.csv`` is the only information about the target: a stored configuration with the
+  target's device, runtime and precision is removed from the sources (blanked, for a
+  pre-trained predictor whose inputs are fixed).
+* Known models are echoed: their row carries the measured value as prediction, low and high,
+  ``basis = measured``; ``rank_pred`` (1 = fastest) ranks all output rows on these values.
+* Rows are (model, input size); the output carries both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictor.design import make_design, source_columns
+from predictor.service.known import (VALUE_COLUMN, KnownFileError, RowIndex, match_known,
+                                     read_known)
+from predictor.service.target import Target, check_units, resolve_target
+
+
+class QueryError(ValueError):
+    """A prediction request that cannot be answered (too few usable known models)."""
+
+
+@dataclass
+class PreparedTarget:
+    """A target and its sources, ready for any number of known tables."""
+
+    target: Target
+    X: pd.DataFrame
+    rows: RowIndex
+    models: pd.DataFrame
+    metric: str = "latency"
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_target(matrix: Any, target: Target, exclude_devices: Iterable[str] = (),
+                   blank_stored: bool = False, notes: Sequence[str] = ()) -> PreparedTarget:
+    """The target's design over its sources (see module docstring)."""
+    excluded = set(exclude_devices)
+    drop = target.stored_configs(matrix.configs)
+    drop += [c for c in matrix.configs.index
+             if c not in drop and str(matrix.configs.at[c, "device"]) in excluded]
+    if blank_stored and drop:
+        values = matrix.values.copy()
+        values.loc[:, drop] = np.nan
+        sources = dataclasses.replace(matrix, values=values)
+    else:
+        sources = matrix.without(drop)
+    X = make_design(sources, None)
+    return PreparedTarget(target, X, RowIndex.of(matrix.models), matrix.models,
+                          getattr(matrix, "metric", "latency"), list(notes))
+
+
+@dataclass
+class Prediction:
+    """One answered query: per-row predictions (``frame``, indexed by matrix row) and what was
+    left out. ``table()`` is the user's output; ``summary()`` the terminal's."""
+
+    frame: pd.DataFrame
+    method: str
+    target: Target
+    metric: str = "latency"
+    warnings: list[str] = field(default_factory=list)
+    requested: pd.DataFrame | None = None
+
+    def table(self) -> pd.DataFrame:
+        value = VALUE_COLUMN[self.metric]
+        f = self.frame
+        out = pd.DataFrame({
+            "model": f["model"].to_numpy(), "input_size": f["input_size"].astype("Int64").to_numpy(),
+            f"{value}_pred": f["pred"].to_numpy(), f"{value}_low": f["low"].to_numpy(),
+            f"{value}_high": f["high"].to_numpy()})
+        out["rank_pred"] = out[f"{value}_pred"].rank(method="min").astype("Int64")
+        out["method"] = self.method
+        out["known"] = f["known"].to_numpy()
+        out["basis"] = np.where(f["known"], "measured", np.where(np.isfinite(f["pred"]), "transfer", ""))
+        out["reason"] = f["reason"].to_numpy() if "reason" in f else ""
+        out["device"], out["runtime"], out["precision"] = (self.target.device, self.target.runtime,
+                                                          self.target.precision)
+        return out.sort_values(["rank_pred", "model"], kind="stable", na_position="last"
+                               ).reset_index(drop=True)
+
+    def summary(self) -> str:
+        f = self.frame
+        lines = [f"{int(np.isfinite(f['pred']).sum())} of {len(f)} models predicted on "
+                 f"{self.target.config_id} with {self.method} ({int(f['known'].sum())} known)"]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _interval(est: Any, X: pd.DataFrame, coverage: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) from the estimator's ``predict_interval``; NaN where it has none (fitted
+    without intervals, or a method that gives none)."""
+    from sklearn.exceptions import NotFittedError
+
+    nan = np.full(n, np.nan)
+    if not hasattr(est, "predict_interval"):
+        return nan, nan
+    try:
+        out = est.predict_interval(X, coverage)
+    except NotFittedError:
+        return nan, nan
+    if isinstance(out, pd.DataFrame):
+        out = (out.iloc[:, 0], out.iloc[:, 1])
+    low, high = out
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+
+
+def answer(prepared: PreparedTarget, known: pd.DataFrame, estimator: Any, method: str,
+           coverage: float = 0.9, models: Sequence[str] | None = None,
+           check: bool = True) -> Prediction:
+    """Fit ``estimator`` on the known table and predict every row (see module docstring).
+
+    ``estimator`` is fitted in place (its pre-training, if any, is reused). ``check=False``
+    skips the unit check (an evaluation's known values come from the store itself).
+    """
+    X = prepared.X
+    y_all, skipped, errors = match_known(known, prepared.rows)
+    if errors:
+        raise KnownFileError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    warnings = list(prepared.notes)
+    if skipped:
+        warnings.append(f"skipped {len(skipped)} known model(s) the store has never measured: "
+                        f"{', '.join(skipped)}")
+    y = y_all[y_all.index.isin(X.index)]
+    need = int(estimator.required_known()) if hasattr(estimator, "required_known") else 0
+    if len(y) < need:
+        left = f" after skipping {', '.join(skipped)}" if skipped else ""
+        raise QueryError(f"method {method!r} needs at least {need} known model(s) measured on "
+                         f"another configuration, got {len(y)}{left}")
+    if check and len(y):
+        check_units(y, X[source_columns(X)], prepared.target)
+    estimator.fit(X, y, target=prepared.target.config_id)  # the target, explicitly
+    pred = np.asarray(estimator.predict(X), dtype=float)
+    low, high = _interval(estimator, X, coverage, len(X))
+    frame = pd.DataFrame({"pred": pred, "low": low, "high": high}, index=X.index)
+    extra = y_all.index.difference(frame.index)  # known, but no source measured them
+    if len(extra):
+        frame = pd.concat([frame, pd.DataFrame(np.nan, index=extra, columns=frame.columns)])
+    frame["known"] = frame.index.isin(y_all.index)
+    for column in ("pred", "low", "high"):
+        frame.loc[frame["known"], column] = y_all.reindex(frame.index[frame["known"]]).to_numpy()
+    frame["reason"] = ""
+    info = prepared.models.reindex(frame.index)
+    frame["model"] = info["model"].fillna(pd.Series(frame.index, index=frame.index)).astype(str) \
+        if "model" in info else frame.index.astype(str)
+    frame["input_size"] = pd.to_numeric(info.get("input_size"), errors="coerce")
+    given = pd.Series(y_all.attrs.get("names", {}), dtype=object)
+    frame.loc[given.index, "model"] = given.to_numpy()  # known models as the caller named them
+    frame = pd.concat([frame, _unmatched(known, skipped)]) if skipped else frame
+    if models:
+        frame, more = _requested(frame, models, prepared.rows)
+        warnings += more
+    return Prediction(frame, method, prepared.target, prepared.metric, warnings)
+
+
+def _unmatched(known: pd.DataFrame, skipped: list[str]) -> pd.DataFrame:
+    """Known models the store lacks, echoed as measured (the user's own measurement is still
+    the best estimate of them), labelled as ``--models`` names them."""
+    rows = []
+    for rec in known.itertuples():
+        label = rec.model if pd.isna(rec.input_size) else f"{rec.model}@{int(rec.input_size)}"
+        if label in skipped:
+            rows.append({"label": label, "pred": rec.value, "low": rec.value, "high": rec.value,
+                         "known": True, "reason": "not in the store: echoed, not used",
+                         "model": rec.model, "input_size": rec.input_size})
+    return pd.DataFrame(rows).set_index("label")
+
+
+def _requested(frame: pd.DataFrame, requested: Sequence[str], rows: RowIndex
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """The rows ``--models`` asks for; a name with no prediction gets an empty row and a
+    reason, the rest are answered."""
+    from predictor.service.known import _canonical
+
+    picked, missing, names_of = [], [], {}
+    for name in requested:
+        base, _, size = str(name).partition("@")
+        if name in frame.index and frame.at[name, "known"]:  # echoed known model
+            label, why = name, ""
+        else:
+            label, why = rows.lookup(_canonical(base), int(size) if size.isdigit() else None)
+        if label is None or label not in frame.index:
+            why = why or "no source configuration measured it"
+            missing.append(pd.DataFrame({"pred": [np.nan], "low": [np.nan], "high": [np.nan],
+                                         "known": [False], "reason": [f"{name}: {why}"],
+                                         "model": [base], "input_size": [float(size) if
+                                                                         size.isdigit() else np.nan]},
+                                        index=[f"?{name}"]))
+            continue
+        if label not in picked:
+            picked.append(label)
+            names_of[label] = base
+    out = frame.loc[picked].copy()
+    out["model"] = [names_of[label] for label in picked]  # as the caller named them
+    out = pd.concat([out, *missing]) if missing else out
+    notes = ([f"{len(missing)} of {len(requested)} requested model(s) could not be predicted: "
+              + "; ".join(m["reason"].iloc[0] for m in missing)] if missing else [])
+    return out, notes
+
+
+def estimator_for(method: str, X: pd.DataFrame, predictors: Path | None = None
+                  ) -> tuple[Any, Path | None]:
+    """A fresh estimator of ``method``, pre-trained on X's sources (from the saved predictors
+    folder when one was trained on exactly these sources), and where it is saved."""
+    from predictor.methods import make_method
+    from predictor.service.saved import load_pretrained, pretrained_path, save_pretrained
+
+    est = make_method(method)
+    if not hasattr(est, "fit_source"):
+        return est, None
+    saved = pretrained_path(predictors, est, X, method)
+    if saved is not None and (saved / "method.json").exists():
+        est = load_pretrained(saved) or est
+    if not getattr(est, "source_fitted_", False):
+        if "warm_start" in est.get_params():
+            est.set_params(warm_start=True)
+        est.fit_source(X)
+        if saved is not None:
+            save_pretrained(est, saved)
+    return est, saved
+
+
+def predict_from_known(matrix: Any, known: pd.DataFrame | str | Path, method: str = "auto",
+                       estimator: Any = None, device: str | None = None,
+                       runtime: str | None = None, precision: str | None = None,
+                       models: Sequence[str] | None = None, coverage: float = 0.9,
+                       metric: str = "latency", cache: Path | None = None,
+                       snapshot: str = "", predictors: Path | None = None) -> Prediction:
+    """One query: check the target, prepare it, choose the method, answer."""
+    from predictor.service.auto import choose_method
+    from predictor.service.saved import n_calibrations, save_pretrained
+
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage}")
+    if not isinstance(known, pd.DataFrame) or "canonical" not in known:
+        known = read_known(known, metric)
+    target, notes = resolve_target(matrix.configs, device, runtime, precision)
+    prepared = prepare_target(matrix, target, blank_stored=estimator is not None, notes=notes)
+    if estimator is None:
+        if method == "auto":
+            method = choose_method(matrix.without(target.stored_configs(matrix.configs)),
+                                   len(known), target, cache, snapshot)
+        estimator, saved = estimator_for(method, prepared.X, predictors)
+    else:
+        saved = None
+    before = n_calibrations(estimator)
+    result = answer(prepared, known, estimator, method, coverage, models)
+    if saved is not None and n_calibrations(estimator) != before:
+        save_pretrained(estimator, saved)  # a new k's calibration: keep it
+    return result
+
+
+__all__ = ["KnownFileError", "Prediction", "PreparedTarget", "QueryError", "answer",
+           "estimator_for", "predict_from_known", "prepare_target"]
