@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from effbench.cli._app import app, main
 from effbench.cli import analyse, collect, data, predict  # noqa: F401  (registers commands)
+from effbench.cli import server, tune  # noqa: F401  (registers commands)
 
 __all__ = ["app", "main"]
