@@ -1,31 +1,54 @@
-"""The static HTML report of an experiment: claim table first, then each analysis' figures/tables.
+"""The static HTML report of an experiment: provenance, definitions, the claim table, then each
+analysis' findings, figures and tables — every table also as a CSV beside the HTML.
 
-Static on purpose: one folder (``index.html`` + PNGs) that opens from disk or any file server,
-survives in CI artifacts, and needs no notebook or server to read.
+Static on purpose: one folder (``index.html`` + PNGs + CSVs) that opens from disk or any file
+server, survives in CI artifacts, and needs no notebook or server to read. The HTML shows at
+most :data:`MAX_ROWS` rows of a table and links the CSV that holds all of them.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1250px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px}
 th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd;margin:.5em 0}
 .supported{background:#e3f6e3}.not-supported{background:#fbe3e3}.inconclusive{background:#fff6d6}
-.untestable{color:#888}code{background:#f4f4f4;padding:1px 4px}"""
+.proxy{background:#e6eefb}.construction{background:#efe6fb}.untestable{color:#888}
+code{background:#f4f4f4;padding:1px 4px}.provenance{color:#555}dt{font-weight:600}
+dd{margin:0 0 .5em 1.5em}"""
 _SECTIONS = {"disagreement": "FLOPs vs measured rank", "transfer": "Cross-tier ranking transfer",
              "predictability": "Prediction error by family", "pareto": "Pareto frontier transfer",
              "variance": "Variance decomposition of log latency",
-             "noise": "Measurement-noise ceiling", "runtime_stability": "Rank stability across runtimes"}
+             "noise": "Measurement noise and rank stability (run-to-run vs drift)",
+             "runtime_stability": "Rank stability across runtimes"}
 MAX_ROWS = 40
 _VERDICT_CSS = {"supported": "supported", "not supported": "not-supported",
-                "inconclusive": "inconclusive"}
+                "inconclusive": "inconclusive", "proxy": "proxy",
+                "true by construction": "construction", "not comparable": "construction"}
+#: The compound measures, defined where the report first uses them (the claim table).
+DEFINITIONS = (
+    ("FRM (FLOPs-Ratio-Memory)",
+     "the geometric mean of a model's FLOPs, latency and peak memory, each as a ratio to a "
+     "reference model (here the median model): (F/F<sub>ref</sub> · L/L<sub>ref</sub> · "
+     "M/M<sub>ref</sub>)<sup>1/3</sup>; lower is better. Terms a source does not measure are "
+     "left out (timm publishes no memory: there FRM = (F·L)<sup>1/2</sup> up to the reference). "
+     "Rankings by FRM do not depend on the reference."),
+    ("NetScore (Wong 2018)",
+     "20·log<sub>10</sub>(a<sup>2</sup> / (p<sup>0.5</sup>·m<sup>0.5</sup>)), a = top-1 %, "
+     "p = parameters (millions), m = multiply-accumulates (billions); higher is better."),
+    ("EDP (energy-delay product)",
+     "energy (mJ) × latency (ms) of one inference; only where energy was measured — the public "
+     "AI Hub and timm data publish none, so no EDP figure appears here."),
+)
 #: On load, records how many <img> decoded (naturalWidth > 0) on <body data-images-loaded/-total>,
 #: so a headless browser can check the figures render (tests/test_report_browser.py).
 _IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var im=document.images,n=0;"
@@ -34,7 +57,18 @@ _IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var im=docume
                 "document.body.setAttribute('data-images-total',im.length);});</script>")
 
 
-def _claim_table(claims) -> str:
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "table"
+
+
+def _csv(table: pd.DataFrame, report_dir: Path, name: str) -> str:
+    """Write ``table`` as ``<name>.csv`` beside the HTML; return the file name."""
+    file = f"{_slug(name)}.csv"
+    table.to_csv(report_dir / file, index=False)
+    return file
+
+
+def _claim_table(claims: pd.DataFrame, csv: str) -> str:
     if claims.empty:
         return "<p>No claims.</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in claims.columns)
@@ -43,21 +77,45 @@ def _claim_table(claims) -> str:
         css = _VERDICT_CSS.get(str(row["verdict"]), "untestable")
         cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values)
         body.append(f'<tr class="{css}">{cells}</tr>')
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    return (f"<table id='claims'><tr>{head}</tr>{''.join(body)}</table>"
+            f"<p>All columns: <a href='{csv}'>{csv}</a></p>")
+
+
+def _table(table: pd.DataFrame, title: str, report_dir: Path, csv_name: str) -> str:
+    file = _csv(table, report_dir, csv_name)
+    cut = len(table) > MAX_ROWS
+    more = (f" — first {MAX_ROWS} of {len(table)} rows; all rows: <a href='{file}'>{file}</a>"
+            if cut else f" — <a href='{file}'>CSV</a>")
+    shown = table.head(MAX_ROWS)
+    return (f"<h4>{html.escape(title)}<small>{more}</small></h4>"
+            + shown.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="—", border=0))
 
 
 def write_report(experiment, report_dir: str | Path) -> Path:
-    """Write ``index.html`` and one PNG per figure into ``report_dir``; return the HTML path."""
+    """Write ``index.html``, one PNG per figure and one CSV per table into ``report_dir``."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
+    prov = getattr(experiment, "provenance", {}) or {}
+    claims = experiment.claims()
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>effbench report: "
              f"{html.escape(experiment.spec.name)}</title><style>{_CSS}</style></head><body>",
              f"<h1>effbench — {html.escape(experiment.spec.name)}</h1>",
+             "<p class='provenance'>" + " · ".join(
+                 f"{html.escape(k)}: <code>{html.escape(str(v))}</code>" for k, v in prov.items())
+             + "</p>",
              f"<p>{html.escape(experiment.spec.description)}</p>",
-             "<h2>Claims of the study vs the public data</h2>", _claim_table(experiment.claims()),
-             "<p>CIs are 95 % percentile bootstraps over the units named in each note "
-             "(configurations, configuration pairs, devices); pairs share models, so their CIs are "
-             "optimistic.</p>"]
+             "<h2>Claims of the study vs the data</h2>",
+             "<dl>" + "".join(f"<dt>{t}</dt><dd>{d}</dd>" for t, d in DEFINITIONS) + "</dl>",
+             _claim_table(claims, _csv(claims, report_dir, "claims")),
+             "<p>Value and 95 % CI: the study's method as the claim states it; the CI resamples "
+             "the independent units (models, and devices as a two-way cluster bootstrap), never "
+             "configuration pairs that share models. <b>supported</b>: the whole CI lies in the "
+             "claimed value's tolerance band; <b>not supported</b>: wholly outside it; "
+             "<b>inconclusive</b>: the CI meets the band's edge, or leaving out 5 % of the models "
+             "moves the value across it; <b>proxy</b>: the data measure something else in its "
+             "place (named, with the verdict on the proxy); <b>true by construction</b> and "
+             "<b>not comparable</b>: said why. The last columns give effbench's method or a "
+             "variant where it differs from the study's.</p>"]
     if experiment.errors:
         parts.append("<h3>Analyses that failed</h3><ul>" + "".join(
             f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
@@ -78,11 +136,7 @@ def write_report(experiment, report_dir: str | Path) -> Path:
         for table_name, table in result.tables().items():
             if table is None or table.empty:
                 continue
-            shown = table.head(MAX_ROWS)
-            more = f" (first {MAX_ROWS} of {len(table)} rows)" if len(table) > MAX_ROWS else ""
-            parts.append(f"<h4>{html.escape(table_name)}{more}</h4>")
-            parts.append(shown.to_html(index=False, float_format=lambda x: f"{x:.3g}",
-                                       na_rep="—", border=0))
+            parts.append(_table(table, table_name, report_dir, f"{name}-{table_name}"))
     if experiment.seconds:
         parts.append("<p>Seconds per analysis: " + ", ".join(
             f"{html.escape(k)} {v:.1f}" for k, v in experiment.seconds.items()) + "</p>")
@@ -92,4 +146,4 @@ def write_report(experiment, report_dir: str | Path) -> Path:
     return path
 
 
-__all__ = ["write_report"]
+__all__ = ["DEFINITIONS", "MAX_ROWS", "write_report"]

@@ -4,10 +4,13 @@ Questions answered for a target tier and a set of families, each from a number w
 
 1. Which measure to rank by: the one whose cross-tier ranking transfers best to the target tier
    (latency, FRM, FRM without FLOPs); FLOPs is flagged when its pairwise decision error is high.
-2. Is transfer enough? If the best transfer ρ's lower CI bound reaches ``rho_enough``, rank from
-   the source tier without target measurements; otherwise pick the smallest k (target
-   measurements) whose MAPE upper bound meets ``target_mape`` — capped by ``budget``.
-3. Which requested families are unpredictable (MAPE above ``family_mape_limit``, or no evidence).
+2. Which requested families are unpredictable (MAPE above ``family_mape_limit``, or no evidence).
+3. Is transfer enough? Only if the best transfer ρ's lower CI bound reaches ``rho_enough`` and
+   no requested family is unpredictable (then rank from the source tier, k = 0); otherwise pick
+   the smallest k (target measurements) whose MAPE upper bound meets ``target_mape`` — capped
+   by ``budget`` — and measure the unpredictable families first.
+
+Unknown tiers or families are errors (:class:`RecommendInputError`), not an empty answer.
 
 Evidence is a small dataclass so the decision logic is tested on constructed cases; it is read
 from the ``evidence.json`` an ``effbench experiment run`` writes.
@@ -73,6 +76,9 @@ class Evidence:
         for row in pred.get("per_family", []):
             ev.family_mape[row["family"]] = Estimate(row["mape"], row["mape_low"],
                                                      row["mape_high"], int(row["n_devices"]))
+        for key, value in pred.items():   # the models × devices CI, where the run has it
+            if key.startswith("mape_") and key != "mape_all" and isinstance(value, dict):
+                ev.family_mape[key[len("mape_"):]] = estimate_from(value)
         dis = analyses.get("disagreement") or {}
         ev.flops_pair_error = estimate_from(dis.get("latency.pair_decision_error"))
         ev.noise_median_abs_log_ratio = estimate_from(
@@ -96,8 +102,10 @@ class Recommendation:
         lines = [f"target tier: {self.target_tier}",
                  f"rank by: {self.rank_by or 'measure on the target'}"
                  + (f" (transfer ρ {self.rank_rho})" if self.rank_rho else ""),
-                 "transfer suffices (k = 0)" if self.transfer_suffices
-                 else f"measure k = {self.k} models on the target" if self.k is not None
+                 "transfer suffices (k = 0): no target measurements" if self.transfer_suffices
+                 else f"measure k = {self.k} models on the target" + (
+                     f", from {', '.join(self.unpredictable_families)} first"
+                     if self.unpredictable_families else "") if self.k is not None
                  else "measure every candidate on the target"]
         if self.expected_mape is not None:
             lines.append(f"expected MAPE: {self.expected_mape} %")
@@ -107,11 +115,41 @@ class Recommendation:
         return "\n".join(lines)
 
 
+TIERS = ("gpu", "cpu", "edge")
+
+
+class RecommendInputError(ValueError):
+    """An unknown target tier or family, or a negative budget."""
+
+
+def _check_inputs(families: list[str], target_tier: str, budget: int | None,
+                  evidence: Evidence) -> None:
+    if target_tier not in TIERS:
+        raise RecommendInputError(f"unknown target tier '{target_tier}' (use {', '.join(TIERS)})")
+    from models_registry import FAMILIES
+
+    known = set(FAMILIES) | set(evidence.family_mape)
+    unknown = [f for f in families if f not in known]
+    if unknown:
+        raise RecommendInputError(f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
+                                  f"{', '.join(repr(f) for f in unknown)} (known: "
+                                  f"{', '.join(sorted(known))})")
+    if budget is not None and budget < 0:
+        raise RecommendInputError(f"budget must be ≥ 0, got {budget}")
+
+
 def recommend(evidence: Evidence, families: list[str], target_tier: str,
               budget: int | None = None, rho_enough: float = RHO_ENOUGH,
               target_mape: float = TARGET_MAPE,
               family_mape_limit: float = FAMILY_MAPE_LIMIT) -> Recommendation:
-    """The decision for ``families`` on ``target_tier`` (see the module docstring)."""
+    """The decision for ``families`` on ``target_tier`` (see the module docstring).
+
+    Transfer suffices only when the ranking transfers well enough (ρ's lower CI bound ≥
+    ``rho_enough``) *and* no requested family is unpredictable: a family that must be measured
+    on the target means the target must be measured, so the answer is never both.
+    ``budget`` caps k at the largest evaluated k it affords.
+    """
+    _check_inputs(families, target_tier, budget, evidence)
     notes: list[str] = []
     figures: list[tuple[str, str]] = []
     rhos = {m: e for m, e in evidence.transfer_rho.get(target_tier, {}).items() if e is not None}
@@ -127,28 +165,6 @@ def recommend(evidence: Evidence, families: list[str], target_tier: str,
         if fe.value > FLOPS_ERROR_LIMIT:
             notes.append(f"do not rank by FLOPs: the lower-FLOPs model is slower in "
                          f"{100 * fe.value:.0f} % of pairs")
-    suffices = rank_rho is not None and rank_rho.low >= rho_enough
-    k, expected = (0, None) if suffices else (None, None)
-    curve = evidence.k_mape.get(target_tier, {})
-    if curve:
-        figures += [(f"MAPE on {target_tier} with k={kk}", str(e)) for kk, e in sorted(curve.items())]
-        if suffices:
-            expected = curve.get(0)
-        else:
-            fits = [kk for kk, e in sorted(curve.items()) if e.high <= target_mape]
-            affordable = [kk for kk in sorted(curve) if budget is None or kk <= budget]
-            if fits and (budget is None or fits[0] <= budget):
-                k = fits[0]
-            elif affordable:
-                k = affordable[-1]
-                notes.append(f"no k within budget reaches MAPE ≤ {target_mape:g} % "
-                             f"(upper CI); best affordable k = {k}")
-            else:
-                notes.append(f"budget {budget} is below the smallest evaluated k "
-                             f"({min(curve)}): measure candidates directly")
-            expected = curve.get(k) if k is not None else None
-    elif not suffices:
-        notes.append("no error-vs-k evidence: measure every candidate on the target")
     unpredictable = []
     for fam in families:
         e = evidence.family_mape.get(fam)
@@ -159,10 +175,39 @@ def recommend(evidence: Evidence, families: list[str], target_tier: str,
             figures.append((f"MAPE {fam}", str(e)))
             if e.value > family_mape_limit:
                 unpredictable.append(fam)
-    if unpredictable:
+    rank_ok = rank_rho is not None and rank_rho.low >= rho_enough
+    suffices = rank_ok and not unpredictable
+    if rank_ok and unpredictable:
+        notes.append(f"the ranking transfers (ρ {rank_rho}), but not for "
+                     f"{', '.join(unpredictable)}: those must be measured on the target")
+    k, expected = (0, None) if suffices else (None, None)
+    curve = evidence.k_mape.get(target_tier, {})
+    if curve:
+        figures += [(f"MAPE on {target_tier} with k={kk}", str(e)) for kk, e in sorted(curve.items())]
+        if suffices:
+            expected = curve.get(0)
+        else:
+            fits = [kk for kk, e in sorted(curve.items()) if e.high <= target_mape and kk > 0]
+            affordable = [kk for kk in sorted(curve) if kk > 0 and (budget is None or kk <= budget)]
+            if fits and (budget is None or fits[0] <= budget):
+                k = fits[0]
+            elif affordable:
+                k = affordable[-1]
+                notes.append(f"no k within budget reaches MAPE ≤ {target_mape:g} % "
+                             f"(upper CI); best affordable k = {k}")
+            else:
+                smallest = min((kk for kk in curve if kk > 0), default=min(curve))
+                notes.append(f"budget {budget} is below the smallest evaluated k ({smallest}): "
+                             "no evidence-backed number of target runs; measure candidates "
+                             "directly")
+            expected = curve.get(k) if k is not None else None
+    elif not suffices:
+        notes.append("no error-vs-k evidence: measure every candidate on the target")
+    if unpredictable and not suffices:
         notes.append("measure these families on the target: " + ", ".join(unpredictable))
     return Recommendation(target_tier, rank_by, rank_rho, suffices, k, expected, unpredictable,
                           notes, figures)
 
 
-__all__ = ["Evidence", "EvidenceError", "Recommendation", "recommend"]
+__all__ = ["Evidence", "EvidenceError", "RecommendInputError", "Recommendation", "TIERS",
+           "recommend"]

@@ -31,8 +31,10 @@ def recommend_cmd(
 
     path = evidence or (store.parent / "report" / EVIDENCE_FILE if store
                         else DEFAULT_REPORT_DIR / EVIDENCE_FILE)
-    rec = recommend(Evidence.from_json(path), [f.strip() for f in families.split(",") if f.strip()],
-                    target_tier, budget=budget)
+    wanted = [f.strip() for f in families.split(",") if f.strip()]
+    if not wanted:
+        raise ValueError("--families: give at least one family, e.g. --families transformer")
+    rec = recommend(Evidence.from_json(path), wanted, target_tier.strip().lower(), budget=budget)
     console.print(rec.summary())
     table = Table(title=f"evidence ({path})")
     table.add_column("figure")
@@ -51,14 +53,14 @@ def experiment_run(
     report_dir: Optional[Path] = typer.Option(None, help="Report folder (default effbench-data/report)."),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Skip MLflow logging."),
 ) -> None:
-    """Run the study's analyses, log them to MLflow and write the HTML report."""
+    """Run the study's analyses, judge its claims, log them to MLflow and write the HTML report."""
     from effbench.experiment import DEFAULT_REPORT_DIR, run_experiment
 
     result = run_experiment(spec, store=store, tracking_uri=tracking_uri, report_dir=report_dir,
                             log=not no_mlflow, progress=lambda m: console.print(m))
     console.print(result.summary())
-    console.print(result.claims()[["claim in the study", "value on public data", "95 % CI",
-                                   "verdict"]].to_string(index=False))
+    console.print(result.claims()[["claim in the study", "claimed", "value", "95 % CI", "verdict",
+                                   "effbench's method / variant"]].to_string(index=False))
     console.print(f"report: {(report_dir or DEFAULT_REPORT_DIR) / 'index.html'}")
 
 

@@ -1,15 +1,20 @@
-"""The study's analyses: each a function ``(StudyData, **params) -> result`` with ``summary()``,
-``to_frame()``, ``claims()`` and the tracking protocol (``params/metrics/tables/figures``).
+"""The study's analyses: each a function ``(StudyData, **params) -> result`` registered by name
+with ``@register_analysis`` (see ``predictor.analyses._registry``); results carry
+``findings()`` (numbers with model-resampling CIs), ``summary()``, ``to_frame()`` and the
+tracking protocol (``params/metrics/tables/figures``).
 
-``ANALYSES`` maps the names used in ``experiments/*.yaml`` to those functions.
+The study's claims are not here: an experiment (``experiments/claims.yaml``) states them and
+``predictor.analyses.claims`` judges them on the findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from predictor.analyses._base import AnalysisResult, ClaimCheck, judge
+from predictor.analyses._base import AnalysisResult, Finding
 from predictor.analyses._data import StudyData
+from predictor.analyses._registry import (RegisteredAnalysis, get_analysis, list_analyses,
+                                          register_analysis)
+from predictor.analyses.claims import Claim, claim_table, judge
+# importing the modules registers their analyses
 from predictor.analyses.disagreement import DisagreementResult, flops_disagreement
 from predictor.analyses.pareto import ParetoResult, pareto_transfer
 from predictor.analyses.predictability import PredictabilityResult, predictability
@@ -17,23 +22,9 @@ from predictor.analyses.stability import NoiseResult, RuntimeResult, noise_ceili
 from predictor.analyses.transfer import TransferResult, cross_tier_transfer
 from predictor.analyses.variance import VarianceResult, variance_decomposition
 
-ANALYSES: dict[str, Callable[..., AnalysisResult]] = {
-    "disagreement": flops_disagreement,
-    "noise": noise_ceiling,
-    "runtime_stability": runtime_stability,
-    "transfer": cross_tier_transfer,
-    "predictability": predictability,
-    "pareto": pareto_transfer,
-    "variance": variance_decomposition,
-}
-
-#: Name -> the result class, so a failed analysis still lists its claims (as untestable).
-RESULT_TYPES: dict[str, type[AnalysisResult]] = {
-    "disagreement": DisagreementResult, "noise": NoiseResult, "runtime_stability": RuntimeResult,
-    "transfer": TransferResult, "predictability": PredictabilityResult, "pareto": ParetoResult,
-    "variance": VarianceResult,
-}
-
-__all__ = ["ANALYSES", "RESULT_TYPES", "AnalysisResult", "ClaimCheck", "StudyData", "cross_tier_transfer",
-           "flops_disagreement", "judge", "noise_ceiling", "pareto_transfer", "predictability",
-           "runtime_stability", "variance_decomposition"]
+__all__ = ["AnalysisResult", "Claim", "DisagreementResult", "Finding", "NoiseResult",
+           "ParetoResult", "PredictabilityResult", "RegisteredAnalysis", "RuntimeResult",
+           "StudyData", "TransferResult", "VarianceResult", "claim_table", "cross_tier_transfer",
+           "flops_disagreement", "get_analysis", "judge", "list_analyses", "noise_ceiling",
+           "pareto_transfer", "predictability", "register_analysis", "runtime_stability",
+           "variance_decomposition"]

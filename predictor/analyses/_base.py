@@ -1,8 +1,10 @@
-"""What every analysis returns: numbers with CIs, tables, figures, and the claims it tests.
+"""What every analysis returns: findings (numbers with model-resampling CIs), tables, figures.
 
 Why one protocol: ``predictor.tracking.log_result`` logs any object with ``params()``,
-``metrics()``, ``tables()`` and ``figures()``; the report and ``effbench recommend`` read the
-same objects. An analysis therefore never talks to MLflow, HTML or the terminal itself.
+``metrics()``, ``tables()`` and ``figures()``; the experiment judges the study's claims on the
+same objects' :meth:`AnalysisResult.findings`, and ``effbench recommend`` reads their
+``evidence()``. An analysis never talks to MLflow, HTML or the terminal itself, and it never
+holds a claim's text or claimed value: those are data of the experiment (``experiments/``).
 """
 
 from __future__ import annotations
@@ -13,65 +15,59 @@ from typing import Any
 
 import pandas as pd
 
+from predictor.analyses._resample import Resampled
 from predictor.metrics import Estimate
 
-SUPPORTED = "supported"
-NOT_SUPPORTED = "not supported"
-INCONCLUSIVE = "inconclusive"
-UNTESTABLE = "untestable on public data"
+#: How a finding relates to the claim it tests (``Finding.basis``).
+MEASURED = "measured"
+PROXY = "proxy"
+BY_CONSTRUCTION = "true by construction"
+NOT_COMPARABLE = "not comparable"
+UNTESTABLE = "untestable"
+BASES = (MEASURED, PROXY, BY_CONSTRUCTION, NOT_COMPARABLE, UNTESTABLE)
 
 
 def _finite(x: float | None) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One statistic as a claim is judged on.
+
+    ``estimate``: value and 95 % CI over the resampled units (``unit``); ``leave_out``: the
+    range of the value when a few models are left out (a verdict that this range crosses is
+    inconclusive); ``basis``: measured, or why it is not (a proxy and what it is, true by
+    construction, not comparable); ``method``: how it was computed, in a few words.
+    """
+    estimate: Estimate | None
+    unit: str = ""
+    leave_out: tuple[float, float] | None = None
+    n_left_out: int = 0
+    basis: str = MEASURED
+    basis_note: str = ""
+    method: str = ""
+
+    @classmethod
+    def from_resampled(cls, r: Resampled, **kw) -> "Finding":
+        return cls(r.estimate, r.unit, r.leave_out, r.n_left_out, **kw)
+
+    @property
+    def available(self) -> bool:
+        return self.estimate is not None and _finite(self.estimate.value)
+
+    def text(self) -> str:
+        if not self.available:
+            return "—"
+        e = self.estimate
+        ci = (f" [{_fmt(e.low)}, {_fmt(e.high)}]"
+              if _finite(e.low) and _finite(e.high) and e.low != e.high else "")
+        return f"{_fmt(e.value)}{ci}"
+
+
 def _fmt(x: float) -> str:
     """Counts as integers (``10421``, not ``1.04e+04``); everything else to 3 significant digits."""
     return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e12 else f"{x:.3g}"
-
-
-@dataclass(frozen=True)
-class ClaimCheck:
-    """One row of the report's claim table."""
-    claim: str
-    claimed: str
-    value: Estimate | None
-    verdict: str
-    command: str
-    note: str = ""
-
-    def row(self) -> dict[str, Any]:
-        v = self.value
-        has = v is not None and _finite(v.value)
-        ci = (f"[{_fmt(v.low)}, {_fmt(v.high)}]" if has and _finite(v.low) and _finite(v.high)
-              else "—")
-        return {"claim in the study": self.claim, "claimed": self.claimed,
-                "value on public data": _fmt(v.value) if has else "—",
-                "95 % CI": ci, "n": v.n if v is not None else 0, "verdict": self.verdict,
-                "command that produced it": self.command, "note": self.note}
-
-
-def judge(estimate: Estimate | None, *, approx: float | None = None, tol: float = 0.0,
-          below: float | None = None, above: float | None = None) -> str:
-    """Verdict of a measured :class:`Estimate` against a claimed value or threshold.
-
-    ``approx``: supported when the claimed value lies in the CI or within ``tol`` of the estimate.
-    ``below``/``above``: supported when the whole CI is on the claimed side, not supported when
-    the whole CI is on the other side, inconclusive otherwise. No estimate → untestable; an
-    estimate without a CI (a single unit) → inconclusive.
-    """
-    if estimate is None or not _finite(estimate.value):
-        return UNTESTABLE
-    if not (_finite(estimate.low) and _finite(estimate.high)):
-        return INCONCLUSIVE     # one unit (n < 2): a value without an interval decides nothing
-    lo, hi = estimate.low, estimate.high
-    if approx is not None:
-        return SUPPORTED if lo <= approx <= hi or abs(estimate.value - approx) <= tol else NOT_SUPPORTED
-    if below is not None:
-        return SUPPORTED if hi < below else NOT_SUPPORTED if lo >= below else INCONCLUSIVE
-    if above is not None:
-        return SUPPORTED if lo > above else NOT_SUPPORTED if hi <= above else INCONCLUSIVE
-    raise ValueError("judge: give approx, below or above")
 
 
 def point(value: float, n: int = 0) -> Estimate:
@@ -97,7 +93,7 @@ class AnalysisResult:
     name = "analysis"
 
     def memo(self, key: str, compute):
-        """``compute()`` once per result: bootstrap CIs are asked for by metrics, evidence,
+        """``compute()`` once per result: resampled CIs are asked for by metrics, evidence,
         claims and the summary, and each costs seconds on the full data."""
         if key not in self._memo:
             self._memo[key] = compute()
@@ -106,22 +102,25 @@ class AnalysisResult:
     def params(self) -> dict[str, Any]:
         return {f"{self.name}.{k}": v for k, v in self.parameters.items()}
 
-    def estimates(self) -> dict[str, Estimate]:
-        """Headline numbers, each with its CI; ``metrics()`` and the evidence JSON derive from it."""
-        return self.memo("estimates", self._estimates)
+    def findings(self) -> dict[str, Finding]:
+        """Every statistic a claim may be judged on, by name (what ``claims.yaml`` refers to)."""
+        return self.memo("findings", self._findings)
 
-    def _estimates(self) -> dict[str, Estimate]:
-        """Subclasses compute their headline numbers here (called once, see :meth:`memo`)."""
+    def _findings(self) -> dict[str, Finding]:
+        """Subclasses compute their findings here (called once, see :meth:`memo`)."""
         return {}
+
+    def estimates(self) -> dict[str, Estimate]:
+        """Headline numbers with their CIs (the findings' estimates)."""
+        return {k: f.estimate for k, f in self.findings().items() if f.available}
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for key, e in self.estimates().items():
-            if _finite(e.value):
-                out[f"{self.name}.{key}"] = float(e.value)
-                if _finite(e.low) and _finite(e.high):
-                    out[f"{self.name}.{key}.ci_low"] = float(e.low)
-                    out[f"{self.name}.{key}.ci_high"] = float(e.high)
+            out[f"{self.name}.{key}"] = float(e.value)
+            if _finite(e.low) and _finite(e.high):
+                out[f"{self.name}.{key}.ci_low"] = float(e.low)
+                out[f"{self.name}.{key}.ci_high"] = float(e.high)
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -130,12 +129,23 @@ class AnalysisResult:
     def figures(self) -> dict[str, Any]:
         return {}
 
-    def claims(self) -> list[ClaimCheck]:
-        return []
-
     def to_frame(self) -> pd.DataFrame:
         tables = self.tables()
         return next(iter(tables.values())) if tables else pd.DataFrame()
+
+    def findings_frame(self) -> pd.DataFrame:
+        """One row per finding: value, CI, unit resampled, leave-out range, basis."""
+        rows = []
+        for key, f in self.findings().items():
+            e = f.estimate
+            rows.append({"finding": key, "value": e.value if e else float("nan"),
+                         "ci_low": e.low if e else float("nan"),
+                         "ci_high": e.high if e else float("nan"), "n": e.n if e else 0,
+                         "resampled": f.unit,
+                         "leave_out_min": f.leave_out[0] if f.leave_out else float("nan"),
+                         "leave_out_max": f.leave_out[1] if f.leave_out else float("nan"),
+                         "basis": f.basis, "basis_note": f.basis_note, "method": f.method})
+        return pd.DataFrame(rows)
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready headline numbers (what ``effbench recommend`` reads back)."""
@@ -143,10 +153,12 @@ class AnalysisResult:
 
     def summary(self) -> str:
         lines = [f"{self.name}:"]
-        for key, e in self.estimates().items():
-            lines.append(f"  {key:<40} {e}  (n={e.n})")
+        for key, f in self.findings().items():
+            extra = f"  ({f.basis}: {f.basis_note})" if f.basis != MEASURED else ""
+            n = f.estimate.n if f.estimate is not None else 0
+            lines.append(f"  {key:<44} {f.text()}  (n={n}){extra}")
         return "\n".join(lines)
 
 
-__all__ = ["AnalysisResult", "ClaimCheck", "INCONCLUSIVE", "NOT_SUPPORTED", "SUPPORTED",
-           "UNTESTABLE", "estimate_dict", "estimate_from", "judge", "point"]
+__all__ = ["AnalysisResult", "BASES", "BY_CONSTRUCTION", "Finding", "MEASURED", "NOT_COMPARABLE",
+           "PROXY", "UNTESTABLE", "estimate_dict", "estimate_from", "point"]

@@ -55,7 +55,9 @@ def transfer_heatmap(pairs: pd.DataFrame):
         grid = np.full((3, 3), np.nan)
         for i, s in enumerate(tiers):
             for j, t in enumerate(tiers):
-                sel = pairs[(pairs["source_tier"] == s) & (pairs["target_tier"] == t)][m]
+                # ρ is symmetric: a pair counts for both directions
+                sel = pairs[((pairs["source_tier"] == s) & (pairs["target_tier"] == t))
+                            | ((pairs["source_tier"] == t) & (pairs["target_tier"] == s))][m]
                 if len(sel.dropna()):
                     grid[i, j] = sel.mean()
         im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis")

@@ -1,12 +1,14 @@
 """How stable are measurements and rankings when nothing but the run (or the runtime) changes?
 
-Two analyses that share one idea — the ceiling any predictor faces:
-
-* :func:`noise_ceiling` uses AI Hub's re-profiles: the same (model, device, runtime, precision)
-  profiled again in a later release. Its spread (CV, median |log ratio|, share within ±5/10 %)
-  is how well a *perfect* predictor could match a single measurement; the Spearman ρ between a
-  platform's first and last profiles is the study's "within-platform rank stability", computed
-  for latency, memory and FRM.
+* :func:`noise_ceiling` uses AI Hub's re-profiles. Their spread (CV, median |log ratio|, share
+  within ±5/10 %) is how well a *perfect* predictor could match one measurement. Rank stability
+  is reported twice, because the two are different claims (see ``predictor.analyses._profiles``):
+  **run-to-run** (the same configuration re-profiled at most ``run_to_run_days`` later — the
+  study's "within-platform stability") and **toolchain drift** (a model's first and last
+  profile, at least ``drift_days`` apart, up to 18 months). Each is the mean Spearman ρ over
+  platforms (a platform re-profiled at many releases counts once), for latency, memory and FRM
+  (FRM: FLOPs × latency × memory; its FLOPs term is the same number in both profiles, so FRM's
+  stability is partly by construction), with CIs over models × devices.
 * :func:`runtime_stability` compares rankings of the same models on the same device across
   runtimes (TFLite ↔ QNN ↔ ONNX on AI Hub; torch ↔ onnxruntime ↔ openvino locally).
 """
@@ -18,49 +20,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from predictor.analyses._base import AnalysisResult, ClaimCheck, judge
+from predictor.analyses._base import UNTESTABLE, AnalysisResult, Finding
 from predictor.analyses._data import StudyData, flops_of
-from predictor.analyses._rank import group_spearman
-from predictor.metrics import Estimate, bootstrap_ci, mean_ci, spearman
+from predictor.analyses._profiles import (DRIFT, RUN_TO_RUN, config_key, profile_pairs,
+                                          stability_units)
+from predictor.analyses._registry import register_analysis
+from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RankUnits,
+                                          resample, unit_device_weights, weighted_mean)
+from predictor.metrics import bootstrap_ci, mean_ci
 
-PLATFORM = ["device", "runtime", "precision"]
-_CMD = "effbench experiment run experiments/paper.yaml  (analysis: {})"
-
-
-def _config_key(rows: pd.DataFrame) -> list[str]:
-    from collectors.schema import CONFIG_KEY
-    return [c for c in CONFIG_KEY if c in rows]
+STABILITY_MEASURES = ("latency", "memory", "frm")
 
 
-def _frm_key(frame: pd.DataFrame, latency: str, memory: str) -> pd.Series:
-    """Σ log(flops, latency, memory) per row, ranking like FRM within each platform (terms a
-    platform lacks entirely are left out, as :func:`predictor.compound.frm` does)."""
-    total = pd.Series(0.0, index=frame.index)
-    for column in ("flops", latency, memory):
-        logs = np.log(frame[column].where(frame[column] > 0))
-        used = logs.notna().groupby([frame[c] for c in PLATFORM], dropna=False).transform("any")
-        total = total + logs.where(used, 0.0)
-    return total
-
-
-def _platform_stability(first: pd.DataFrame, last: pd.DataFrame, key: list[str],
-                        flops: pd.Series, min_models: int) -> pd.DataFrame:
-    """ρ between each platform's first and last profile of its models: latency, memory, FRM."""
-    cols = [*PLATFORM, "model"]
-    values = ["latency_ms", "peak_memory_mb"]
-    both = first.set_index(key)[values].join(last.set_index(key)[values], rsuffix="_last")
-    both = both.reset_index().drop_duplicates(cols)
-    both["flops"] = both["model"].map(flops).astype(float)
-    both["frm"] = _frm_key(both, "latency_ms", "peak_memory_mb")
-    both["frm_last"] = _frm_key(both, "latency_ms_last", "peak_memory_mb_last")
-    sizes = both.groupby(PLATFORM, dropna=False, sort=False).size().rename("n_models")
-    out = pd.concat([sizes] + [
-        group_spearman(both, PLATFORM, a, f"{a}_last").rename(f"rho_{name}")
-        for name, a in (("latency", "latency_ms"), ("memory", "peak_memory_mb"), ("frm", "frm"))],
-        axis=1)
-    out = out[out["n_models"] >= min_models]
-    out.index.names = PLATFORM
-    return out.reset_index()
+def _resample_params(p: dict) -> dict:
+    return dict(n_boot=p.get("n_boot", N_BOOT), leave_out=p.get("leave_out", LEAVE_OUT),
+                leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0))
 
 
 @dataclass
@@ -68,71 +42,94 @@ class NoiseResult(AnalysisResult):
     name = "noise"
     groups: pd.DataFrame = field(default_factory=pd.DataFrame)     # per re-profiled configuration
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)      # consecutive re-profile pairs
-    platforms: pd.DataFrame = field(default_factory=pd.DataFrame)  # first-vs-last ρ per platform
+    platforms: pd.DataFrame = field(default_factory=pd.DataFrame)  # per stability unit
+    units: dict = field(default_factory=dict, repr=False)          # (kind, measure) → RankUnits
+    n_models: int = 0
+    n_devices: int = 0
 
-    def _estimates(self) -> dict[str, Estimate]:
-        if self.pairs.empty:
-            return {}
-        lr = self.pairs["abs_log_ratio"].to_numpy()
-        out = {"median_abs_log_ratio": bootstrap_ci(np.median, lr),
-               "share_within_5pct": mean_ci(lr <= np.log(1.05)),
-               "share_within_10pct": mean_ci(lr <= np.log(1.10)),
-               "median_cv": bootstrap_ci(np.median, self.groups["cv"].to_numpy())}
-        for measure in ("latency", "memory", "frm"):
-            col = f"rho_{measure}"
-            if col in self.platforms and self.platforms[col].notna().any():
-                out[f"rank_stability_{measure}"] = mean_ci(self.platforms[col].to_numpy())
+    def _findings(self) -> dict[str, Finding]:
+        out: dict[str, Finding] = {}
+        if not self.pairs.empty:
+            lr = self.pairs["abs_log_ratio"].to_numpy()
+            unit = "re-profile pairs"
+            out["median_abs_log_ratio"] = Finding(bootstrap_ci(np.median, lr), unit)
+            out["share_within_5pct"] = Finding(mean_ci(lr <= np.log(1.05)), unit)
+            out["share_within_10pct"] = Finding(mean_ci(lr <= np.log(1.10)), unit)
+            out["median_cv"] = Finding(bootstrap_ci(np.median, self.groups["cv"].to_numpy()),
+                                       "re-profiled configurations")
+        p = self.parameters
+        for kind in (RUN_TO_RUN, DRIFT):
+            days = p.get(f"{kind}_days")
+            what = (f"profiles of one configuration ≤ {days:g} days apart" if kind == RUN_TO_RUN
+                    else f"first vs last profile ≥ {days:g} days apart")
+            for measure in STABILITY_MEASURES:
+                key = f"{kind}.rank_stability_{measure}"
+                ru = self.units.get((kind, measure))
+                if ru is None:
+                    out[key] = Finding(None, basis=UNTESTABLE,
+                                       basis_note=f"no {what} on ≥ {p.get('min_models')} models")
+                    continue
+                sel = self.platforms[(self.platforms["kind"] == kind)
+                                     & (self.platforms["measure"] == measure)]
+                r = resample(ru.mean_spearman, self.n_models, self.n_devices,
+                             n=int(sel["platform"].nunique()), **_resample_params(p))
+                out[key] = Finding.from_resampled(
+                    r, method=f"mean Spearman ρ over {sel['platform'].nunique()} platforms "
+                              f"({len(sel)} rankings), {what}")
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"noise_platforms": self.platforms, "noise_groups": self.groups}
+        return {"noise_platforms": self.platforms, "noise_groups": self.groups,
+                "noise_findings": self.findings_frame()}
 
     def figures(self) -> dict:
         from predictor.analyses import plots
         return {"noise_ceiling": plots.noise_figure(self.pairs)} if not self.pairs.empty else {}
 
-    def claims(self) -> list[ClaimCheck]:
-        e = self.estimates()
-        cmd = _CMD.format("noise")
-        return [
-            ClaimCheck("Within-platform rank stability of FRM ρ = 0.956", "0.956",
-                       e.get("rank_stability_frm"),
-                       judge(e.get("rank_stability_frm"), approx=0.956, tol=0.02), cmd,
-                       "ρ between a platform's first and last AI Hub profile of each model"),
-            ClaimCheck("Within-platform rank stability of latency ρ = 0.746", "0.746",
-                       e.get("rank_stability_latency"),
-                       judge(e.get("rank_stability_latency"), approx=0.746, tol=0.05), cmd),
-        ]
 
-
-def noise_ceiling(data: StudyData, source: str | None = "aihub",
-                  min_models: int = 5) -> NoiseResult:
-    """Spread of repeated profiles of one configuration, and first-vs-last rank stability."""
+@register_analysis("noise", result=NoiseResult)
+def noise_ceiling(data: StudyData, source: str | None = "aihub", min_models: int = 5,
+                  run_to_run_days: float = 28, drift_days: float = 180, n_boot: int = N_BOOT,
+                  leave_out: float = LEAVE_OUT, leave_out_draws: int = LEAVE_OUT_DRAWS,
+                  seed: int = 0) -> NoiseResult:
+    """Spread of repeated profiles, and run-to-run vs drift rank stability."""
+    params = {"source": source, "min_models": min_models, "run_to_run_days": run_to_run_days,
+              "drift_days": drift_days, "n_boot": n_boot, "leave_out": leave_out,
+              "leave_out_draws": leave_out_draws, "seed": seed}
     rows = data.measurements
     if source is not None and "source" in rows:
         rows = rows[rows["source"] == source]
-    rows = rows[rows["latency_ms"] > 0]
-    key = _config_key(rows)
-    params = {"source": source, "min_models": min_models}
+    rows = rows[rows["latency_ms"] > 0] if len(rows) else rows
     if rows.empty:
         return NoiseResult(parameters=params)
+    key = config_key(rows)
     rows = rows.sort_values("measured_at", kind="stable")
-    grouped = rows.groupby(key, dropna=False, sort=False)
-    size = grouped["latency_ms"].transform("size")
+    size = rows.groupby(key, dropna=False, sort=False)["latency_ms"].transform("size")
     rep = rows[size >= 2].copy()
-    if rep.empty:
-        return NoiseResult(parameters=params)
-    g = rep.groupby(key, dropna=False, sort=False)
-    groups = g["latency_ms"].agg(n="size", mean="mean", std="std").reset_index()
-    groups["cv"] = groups["std"] / groups["mean"]
-    rep["prev"] = g["latency_ms"].shift(1)
-    pairs = rep[rep["prev"].notna()].copy()
-    pairs["abs_log_ratio"] = np.abs(np.log(pairs["latency_ms"] / pairs["prev"]))
-    platforms = _platform_stability(g.head(1), g.tail(1), key, flops_of(data.latency)
-                                    if data.latency is not None else pd.Series(dtype=float),
-                                    min_models)
-    return NoiseResult(groups=groups, pairs=pairs.reset_index(drop=True),
-                       platforms=pd.DataFrame(platforms), parameters=params)
+    groups = pairs = pd.DataFrame()
+    if len(rep):
+        g = rep.groupby(key, dropna=False, sort=False)
+        groups = g["latency_ms"].agg(n="size", mean="mean", std="std").reset_index()
+        groups["cv"] = groups["std"] / groups["mean"]
+        rep["prev"] = g["latency_ms"].shift(1)
+        pairs = rep[rep["prev"].notna()].copy()
+        pairs["abs_log_ratio"] = np.abs(np.log(pairs["latency_ms"] / pairs["prev"]))
+        pairs = pairs.reset_index(drop=True)
+    flops = flops_of(data.latency) if data.latency is not None else pd.Series(dtype=float)
+    models = pd.Index(sorted(set(rows["model"].astype(str))))
+    devices = pd.Index(sorted(set(rows["device"].astype(str))))
+    units, tables = {}, []
+    for kind, days in ((RUN_TO_RUN, run_to_run_days), (DRIFT, drift_days)):
+        pp = profile_pairs(data.measurements, kind, days, source=source)
+        for measure in STABILITY_MEASURES:
+            ru, table = stability_units(pp, measure, flops, models, devices, min_models)
+            if ru is not None:
+                units[(kind, measure)] = ru
+                tables.append(table.assign(kind=kind, measure=measure))
+    return NoiseResult(groups=groups, pairs=pairs,
+                       platforms=pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
+                       units=units, n_models=len(models), n_devices=len(devices),
+                       parameters=params)
 
 
 @dataclass
@@ -140,55 +137,68 @@ class RuntimeResult(AnalysisResult):
     name = "runtime_stability"
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)    # per (device, config pair)
     cvs: pd.DataFrame = field(default_factory=pd.DataFrame)      # per (device, model)
+    units: RankUnits | None = field(default=None, repr=False)
+    n_models: int = 0
+    n_devices: int = 0
 
     def by_runtime_pair(self) -> pd.DataFrame:
         if self.pairs.empty:
             return pd.DataFrame()
-        rows = []
-        for (a, b), grp in self.pairs.groupby(["runtime_a", "runtime_b"]):
-            e = mean_ci(grp["rho"].to_numpy())
-            rows.append({"runtime_a": a, "runtime_b": b, "n_pairs": len(grp),
-                         "median_n_models": float(grp["n_models"].median()), "rho": e.value,
-                         "ci_low": e.low, "ci_high": e.high})
-        return pd.DataFrame(rows)
+        return (self.pairs.groupby(["runtime_a", "runtime_b"])
+                .agg(n_pairs=("rho", "size"), median_n_models=("n_models", "median"),
+                     rho=("rho", "mean")).reset_index())
 
-    def _pair_estimate(self, left: str, right: str) -> Estimate | None:
-        if self.pairs.empty:
-            return None
+    def _mask(self, left: str, right: str) -> np.ndarray:
         ra, rb = self.pairs["runtime_a"].str.lower(), self.pairs["runtime_b"].str.lower()
-        def is_(s, pat):
-            return s.str.fullmatch(pat)
-        mask = ((is_(ra, left) & is_(rb, right)) | (is_(ra, right) & is_(rb, left)))
-        return mean_ci(self.pairs.loc[mask, "rho"].to_numpy()) if mask.any() else None
+        return ((ra.str.fullmatch(left) & rb.str.fullmatch(right))
+                | (ra.str.fullmatch(right) & rb.str.fullmatch(left))).to_numpy()
 
-    def _estimates(self) -> dict[str, Estimate]:
+    def _finding(self, mask: np.ndarray, what: str) -> Finding:
+        if self.units is None or not mask.any():
+            return Finding(None, basis=UNTESTABLE, basis_note=(
+                f"needs {what} measured on one device: only a local collection has both"))
+        ru = self.units
+        weight = mask.astype(float)
+
+        def fn(wm, wd):
+            rho = ru.spearman(wm)
+            w = unit_device_weights(wd, ru.devices, len(rho)) * weight[None, :]
+            return weighted_mean(rho, w)
+
+        n_dev = len(set(self.pairs.loc[mask, "device"]))
+        r = resample(fn, self.n_models, self.n_devices if n_dev > 1 else None,
+                     n=int(mask.sum()), **_resample_params(self.parameters))
+        return Finding.from_resampled(r, method=f"mean Spearman ρ over {int(mask.sum())} "
+                                                f"runtime pairs on {n_dev} device(s)")
+
+    def _findings(self) -> dict[str, Finding]:
         out = {}
         if not self.pairs.empty:
-            out["rho_all_runtime_pairs"] = mean_ci(self.pairs["rho"].to_numpy())
-        onnx_torch = self._pair_estimate(r"onnx(runtime)?", r"(py)?torch(-eager)?")
-        if onnx_torch is not None:
-            out["rho_onnx_torch"] = onnx_torch
+            out["rho_all_runtime_pairs"] = self._finding(np.ones(len(self.pairs), bool),
+                                                         "two runtimes")
+        out["rho_onnx_torch"] = self._finding(
+            self._mask(r"onnx(runtime)?", r"(py)?torch(-eager)?") if not self.pairs.empty
+            else np.zeros(0, bool), "torch and onnxruntime")
         if not self.cvs.empty:
-            out["median_cv_across_runtimes"] = bootstrap_ci(np.median, self.cvs["cv"].to_numpy())
+            out["median_cv_across_runtimes"] = Finding(
+                bootstrap_ci(np.median, self.cvs["cv"].to_numpy()), "(device, model) cells")
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"runtime_pairs": self.by_runtime_pair(), "runtime_pair_detail": self.pairs}
 
-    def claims(self) -> list[ClaimCheck]:
-        e = self.estimates().get("rho_onnx_torch")
-        return [ClaimCheck("ONNX Runtime ↔ PyTorch rank agreement ρ = 0.984", "0.984", e,
-                           judge(e, approx=0.984, tol=0.02), _CMD.format("runtime_stability"),
-                           "needs torch and onnxruntime on one device: only local collection has both"
-                           if e is None else "local collection, same machine")]
 
-
-def runtime_stability(data: StudyData, min_models: int = 5) -> RuntimeResult:
+@register_analysis("runtime_stability", result=RuntimeResult)
+def runtime_stability(data: StudyData, min_models: int = 5, n_boot: int = N_BOOT,
+                      leave_out: float = LEAVE_OUT, leave_out_draws: int = LEAVE_OUT_DRAWS,
+                      seed: int = 0) -> RuntimeResult:
     """Spearman ρ between runtimes on one device (same precision/layout/batch), and per-model CVs."""
     m = data.latency
     configs = m.configs
     group_cols = [c for c in ("device", "precision", "layout", "batch_size") if c in configs]
-    rows, cvs = [], []
+    models = m.values.index
+    devices = pd.Index(sorted(configs["device"].astype(str).unique()))
+    rows, cvs, idx, xs, ys, devs = [], [], [], [], [], []
     for _, grp in configs.groupby(group_cols, dropna=False):
         ids = list(grp.index)
         for i, a in enumerate(ids):
@@ -196,21 +206,33 @@ def runtime_stability(data: StudyData, min_models: int = 5) -> RuntimeResult:
                 ra, rb = str(configs.loc[a, "runtime"]), str(configs.loc[b, "runtime"])
                 if ra == rb:
                     continue
-                both = m.values[[a, b]].dropna()
+                both = np.log(m.values[[a, b]].dropna())
                 if len(both) < min_models:
                     continue
                 if ra > rb:
-                    ra, rb = rb, ra
-                rows.append({"device": configs.loc[a, "device"], "runtime_a": ra, "runtime_b": rb,
-                             "n_models": len(both), "rho": spearman(both[a], both[b])})
+                    ra, rb, a, b = rb, ra, b, a
+                device = str(configs.loc[a, "device"])
+                rows.append({"device": device, "runtime_a": ra, "runtime_b": rb,
+                             "n_models": len(both)})
+                idx.append(models.get_indexer(both.index))
+                xs.append(both[a].to_numpy())
+                ys.append(both[b].to_numpy())
+                devs.append(devices.get_loc(device))
         vals = m.values[ids]
         multi = vals[vals.notna().sum(axis=1) >= 2]
         if len(ids) >= 2 and len(multi):
             cv = multi.std(axis=1) / multi.mean(axis=1)
             cvs.extend({"device": grp["device"].iloc[0], "model": k, "cv": v}
                        for k, v in cv.items())
-    return RuntimeResult(pairs=pd.DataFrame(rows), cvs=pd.DataFrame(cvs),
-                         parameters={"min_models": min_models})
+    units = RankUnits(idx, [xs, ys], devices=np.array(devs)) if rows else None
+    pairs = pd.DataFrame(rows)
+    if units is not None:
+        pairs["rho"] = units.spearman(np.ones((1, len(models))))[0]
+    return RuntimeResult(pairs=pairs, cvs=pd.DataFrame(cvs), units=units, n_models=len(models),
+                         n_devices=len(devices),
+                         parameters={"min_models": min_models, "n_boot": n_boot,
+                                     "leave_out": leave_out, "leave_out_draws": leave_out_draws,
+                                     "seed": seed})
 
 
 __all__ = ["NoiseResult", "RuntimeResult", "noise_ceiling", "runtime_stability"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from predictor.analyses._base import AnalysisResult, point
+from predictor.analyses._base import AnalysisResult, Finding, point
 from predictor.analyses._data import StudyData, model_column
-from predictor.metrics import Estimate
+from predictor.analyses._registry import register_analysis
 
 
 def additive_fit(log_values: pd.DataFrame, tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
@@ -78,7 +78,7 @@ class VarianceResult(AnalysisResult):
     name = "variance"
     components: pd.DataFrame = field(default_factory=pd.DataFrame)  # scope × component shares
 
-    def _estimates(self) -> dict[str, Estimate]:
+    def _findings(self) -> dict[str, Finding]:
         if self.components.empty:
             return {}
         row = self.components[self.components["scope"] == "overall"]
@@ -86,7 +86,7 @@ class VarianceResult(AnalysisResult):
             return {}
         r = row.iloc[0]
         n = int(r["n_cells"])
-        return {f"overall.{c}_share": point(r[c], n)
+        return {f"overall.{c}_share": Finding(point(r[c], n), "none (a decomposition of all cells)")
                 for c in ("model", "config", "interaction", "noise", "residual") if pd.notna(r[c])}
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -108,6 +108,7 @@ def _informative(values: pd.DataFrame) -> pd.DataFrame:
     return v
 
 
+@register_analysis("variance", result=VarianceResult)
 def variance_decomposition(data: StudyData, min_family_models: int = 3) -> VarianceResult:
     """Model / config / interaction / noise shares of log latency: overall, per source, per family."""
     values = data.latency.values.astype(float)

@@ -1,7 +1,7 @@
 """A small synthetic study (matrix-like object + tidy measurements) for the analyses' tests.
 
 Latency = FLOPs^0.8 × device speed × a family-by-tier interaction × noise, so every analysis has
-something to find; re-profiles exist for the edge configurations.
+something to find; re-profiles exist for the edge configurations (two weeks and six months after the first).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def synthetic_study(n_models: int = 12, seed: int = 0, noise: float = 0.05) -> S
                     * np.exp(models["family"].map(inter) + rng.normal(0, noise, n_models)))
             lat[cid] = base
             mem[cid] = models["params"] * 4 * np.exp(rng.normal(0, 0.05, n_models))
-            for date, jitter in (("2024-03-01", 1.0), ("2024-09-01", None)):
+            # edge: re-profiled two weeks later (run-to-run) and six months later (drift)
+            for date, jitter in (("2024-03-01", 1.0), ("2024-03-15", None), ("2024-09-01", None)):
                 if jitter is None and tier != "edge":
                     continue
                 factor = 1.0 if jitter else np.exp(rng.normal(0, noise, n_models))

@@ -17,19 +17,23 @@ def study(real_store) -> StudyData:
 
 
 def test_noise_ceiling_is_a_few_percent(study):
-    r = noise_ceiling(study)
+    r = noise_ceiling(study, n_boot=50, leave_out_draws=5)
     e = r.estimates()
     # AI Hub re-profiles of one configuration: typically within a few percent of each other
     assert 0 < e["median_abs_log_ratio"].value < np.log(1.10)
     assert 0.5 < e["share_within_10pct"].value <= 1
     assert e["share_within_5pct"].value <= e["share_within_10pct"].value
-    assert 0.5 < e["rank_stability_latency"].value <= 1
+    # run-to-run (weeks apart) rankings agree more than first-vs-last (toolchain drift)
+    run, drift = e["run_to_run.rank_stability_latency"], e["drift.rank_stability_latency"]
+    assert 0.9 < run.value <= 1 and drift.value < run.value
     assert (r.platforms["n_models"] >= 5).all() and len(r.platforms) >= 10
-    assert {c.claim for c in r.claims()} and all(c.value is not None for c in r.claims())
+    p = r.platforms
+    assert p.loc[p["kind"] == "run_to_run", "median_gap_days"].max() <= 28
+    assert p.loc[p["kind"] == "drift", "median_gap_days"].min() >= 180
 
 
 def test_disagreement_finds_the_known_offenders(study):
-    r = flops_disagreement(study, measures=("latency",))
+    r = flops_disagreement(study, measures=("latency",), n_boot=20, leave_out_draws=3)
     e = r.estimates()
     assert e["latency.cases"].value > 100
     assert 0 < e["latency.pair_decision_error"].value < 0.5
@@ -50,10 +54,18 @@ def test_cross_tier_transfer_has_real_overlap(study):
     sub = replace(study, latency=m.subset(configs=cols),
                   memory=study.memory.subset(configs=[c for c in cols if c in study.memory.values])
                   if study.memory is not None else None)
-    r = cross_tier_transfer(sub)
+    r = cross_tier_transfer(sub, n_boot=100, leave_out_draws=5)
     assert len(r.pairs) and (r.pairs["n_models"] >= 5).all()
-    e = r.cell("gpu", "edge", "latency")
-    assert e is not None and 0 < e.value <= 1 and e.low <= e.value <= e.high
+    f = r.findings()["gpu_to_edge.latency"]
+    e = f.estimate
+    assert 0 < e.value <= 1 and e.low <= e.value <= e.high
+    assert f.basis == "proxy" and "throughput" in f.basis_note     # timm GPUs: batch ≥ 48, AMP
+    # resampling models, not the pairs that share them: the interval is far wider than the
+    # pair bootstrap's (which treated ~20 pairs on the same ~15 models as independent)
+    from predictor.metrics import mean_ci
+    sel = r.pairs[r.pairs["tier_pair"] == "gpu_to_edge"]["latency"].to_numpy()
+    pair_ci = mean_ci(sel)
+    assert (e.high - e.low) > 2 * (pair_ci.high - pair_ci.low)
 
 
 def test_variance_shares_add_up(study):
