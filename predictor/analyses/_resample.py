@@ -66,15 +66,22 @@ def resample(stat: BatchStatistic, n_models: int, n_devices: int | None = None, 
     """Value (all weights 1), percentile CI over ``n_boot`` model (× device) resamples, and the
     range over ``leave_out_draws`` draws that each leave out ``leave_out`` of the models."""
     rng = np.random.default_rng(seed)
-    ones_d = np.ones((1, n_devices)) if n_devices else None
-    value = float(np.asarray(stat(np.ones((1, n_models)), ones_d))[0])
     unit = "models" + (" × devices (two-way cluster bootstrap)" if n_devices else "")
     count = n_models if n is None else n
-    if n_models < 2 or not np.isfinite(value):
+    if n_models < 2:
+        ones_d = np.ones((1, n_devices)) if n_devices else None
+        value = float(np.asarray(stat(np.ones((1, n_models)), ones_d))[0])
         return Resampled(Estimate(value, float("nan"), float("nan"), count), (value, value), 0, unit)
-    wm = bootstrap_weights(n_models, n_boot, rng)
-    wd = bootstrap_weights(n_devices, n_boot, rng) if n_devices else None
-    samples = np.asarray(stat(wm, wd), dtype=float)
+    # one call for the data, the bootstrap and the leave-out draws: a statistic that builds
+    # something per configuration (a pair matrix) builds it once
+    wm = np.vstack([np.ones((1, n_models)), bootstrap_weights(n_models, n_boot, rng),
+                    leave_out_weights(n_models, leave_out, leave_out_draws, rng)])
+    wd = (np.vstack([np.ones((1, n_devices)), bootstrap_weights(n_devices, n_boot, rng),
+                     np.ones((leave_out_draws, n_devices))]) if n_devices else None)
+    out = np.asarray(stat(wm, wd), dtype=float)
+    value, samples, moved = float(out[0]), out[1:1 + n_boot], out[1 + n_boot:]
+    if not np.isfinite(value):
+        return Resampled(Estimate(value, float("nan"), float("nan"), count), (value, value), 0, unit)
     samples = samples[np.isfinite(samples)]
     if len(samples) >= 10:
         # percentile interval re-centred on the value: a resample holds only ~63 % distinct
@@ -87,9 +94,6 @@ def resample(stat: BatchStatistic, n_models: int, n_devices: int | None = None, 
         high = min(high, max(float(samples.max()), value))
     else:
         low, high = float("nan"), float("nan")
-    lo_w = leave_out_weights(n_models, leave_out, leave_out_draws, rng)
-    moved = np.asarray(stat(lo_w, np.ones((leave_out_draws, n_devices)) if n_devices else None),
-                       dtype=float)
     moved = moved[np.isfinite(moved)]
     rng_lo = (float(moved.min()), float(moved.max())) if len(moved) else (value, value)
     return Resampled(Estimate(value, float(low), float(high), count), rng_lo,

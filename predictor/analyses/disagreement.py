@@ -35,7 +35,8 @@ from predictor.analyses._profiles import RUN_TO_RUN, profile_pairs
 from predictor.analyses._rank import column_pearson
 from predictor.analyses._registry import register_analysis
 from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RankUnits,
-                                          resample, unit_device_weights, weighted_mean)
+                                          resample, resample_many, unit_device_weights,
+                                          weighted_mean)
 from predictor.metrics import bootstrap_ci
 
 MEASURES = ("latency", "frm")
@@ -56,8 +57,8 @@ def _wrong_valid(flops: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, n
     """Symmetric 0/1 matrices over model pairs: FLOPs order contradicted by the measure; FLOPs differ."""
     df = np.sign(flops[:, None] - flops[None, :])
     dm = np.sign(measured[:, None] - measured[None, :])
-    valid = (df != 0).astype(float)
-    return ((dm == -df) & (df != 0)).astype(float), valid
+    valid = df != 0
+    return ((dm == -df) & valid).astype(np.float32), valid.astype(np.float32)
 
 
 def pair_decision_error(flops, measured) -> tuple[int, int]:
@@ -118,7 +119,7 @@ class DisagreementResult(AnalysisResult):
         valid_tot = np.zeros(len(wm))
         for c, (idx, f, v) in enumerate(zip(mm.model_idx, mm.flops, mm.values)):
             wrong, valid = _wrong_valid(f, v)
-            w = wm[:, idx]
+            w = wm[:, idx].astype(np.float32)      # counts ≤ n: exact in float32 products
             wrong_tot += dw[:, c] * 0.5 * ((w @ wrong) * w).sum(axis=1)
             valid_tot += dw[:, c] * 0.5 * ((w @ valid) * w).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -139,10 +140,15 @@ class DisagreementResult(AnalysisResult):
             f"{cases} of {len(cells)} (configuration, model) cells ({cases / max(len(cells), 1):.3f})"
             f" over {n_cfg} configurations ({cases / max(n_cfg, 1):.1f} per configuration)"),
             method=f"{what}, |Δrank| ≥ {thr}")}
-        out["share_configs_with_case"] = self._resample(
-            lambda wm, wd: self._case_stats(mm, wm, wd)[0], n_cfg)
-        out["share_cells_case"] = self._resample(
-            lambda wm, wd: self._case_stats(mm, wm, wd)[1], len(cells))
+        p = self.parameters
+        both = resample_many(
+            lambda wm, wd: dict(zip(("share_configs_with_case", "share_cells_case"),
+                                    self._case_stats(mm, wm, wd))),
+            self.n_models, self.n_devices, n_boot=p.get("n_boot", N_BOOT),
+            leave_out=p.get("leave_out", LEAVE_OUT),
+            leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0),
+            n={"share_configs_with_case": n_cfg, "share_cells_case": len(cells)})
+        out.update({k: Finding.from_resampled(r) for k, r in both.items()})
         out["pair_decision_error"] = self._resample(
             lambda wm, wd: self._pair_error(mm, wm, wd), n_cfg)
         out["spearman_flops_vs_measured"] = self._resample(mm.units.mean_spearman, n_cfg)

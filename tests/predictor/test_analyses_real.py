@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 from predictor.analyses import (StudyData, cross_tier_transfer, flops_disagreement, noise_ceiling,
                                 variance_decomposition)
 
