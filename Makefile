@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/effbench run
 
+# everything (CI): real data, notebooks, browser, campaigns, MLflow, PostgreSQL
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the unit tests on synthetic and small inputs (< 3 min): what to run while editing
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) effbench-data .pytest_cache
+	rm -rf $(VENV) effbench-data .pytest_cache .hypothesis mlruns mlartifacts

@@ -59,7 +59,7 @@ def main() -> None:
 
     t = time.perf_counter()
     from predictor.matrix import matrix_from_store
-    from predictor.query import predict_from_known, predict_store, read_known
+    from predictor.service import predict_from_known, predict_store, read_known
     import predictor.methods  # noqa: F401
     print(f"in-process start-up (imports): {time.perf_counter() - t:.2f} s")
 
@@ -70,7 +70,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             t = time.perf_counter()
-            out = predict_store(store, known, args.device, "tflite", "float", method=method)
+            out = predict_store(store, known, args.device, "tflite", "float", method=method).table()
             times.append(time.perf_counter() - t)
         unknown = out[~out["known"]].assign(model=lambda d: d["model"].map(canonical_id))
         joined = unknown.merge(truth.rename("true").rename_axis("model").reset_index(), on="model")

@@ -49,7 +49,7 @@ def profile_locally(store, quick: bool, say: Callable[[str], None]) -> None:
 
     summary = collect(QUICK_MODELS if quick else "seed13", ["torch", "onnxruntime"], threads=[1],
                       store=store, max_seconds_per_model=QUICK_SECONDS if quick else FULL_SECONDS,
-                      progress=False)
+                      progress=True)
     say(summary.summary())
 
 
@@ -77,6 +77,20 @@ def compute_missing_features(store, say: Callable[[str], None]) -> None:
     say(f"operator features of {len(frame)} models: {store.append(frame, 'features').summary()}")
 
 
+def next_steps(tracking_uri: str | None = None) -> str:
+    """What a newcomer types next: the CLI is in the virtualenv, not on PATH."""
+    ui = "effbench ui" + (f" --tracking-uri {tracking_uri}" if tracking_uri else "")
+    return "\n".join([
+        "[bold]next[/]: the effbench command lives in the virtualenv:",
+        "  source .venv/bin/activate        (or call .venv/bin/effbench)",
+        "  effbench --help                  commands in workflow order",
+        "  effbench store info              what the store holds",
+        "  effbench predict --device 'My Phone' --runtime tflite --precision float \\",
+        "      --known known.csv --out preds.csv   (known.csv: model,latency_ms)",
+        f"  {ui}                      MLflow UI on http://127.0.0.1:5000",
+    ])
+
+
 def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
              report_dir=None, skip_local: bool = False,
              say: Callable[[str], None] = print) -> Path:
@@ -102,11 +116,10 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
     say(result.summary())
     report = Path(report_dir or DEFAULT_REPORT_DIR) / "index.html"
     say(f"report: {report.resolve()}  (open it in a browser)")
-    ui = "effbench ui" + (f" --tracking-uri {tracking_uri}" if tracking_uri else "")
-    say(f"MLflow UI: {ui}   (then open http://127.0.0.1:5000)")
     say(f"done in {time.perf_counter() - t0:.0f} s")
+    say(next_steps(tracking_uri))
     return report
 
 
 __all__ = ["QUICK_MODELS", "compute_missing_features", "import_public_data", "main_job",
-           "profile_locally"]
+           "next_steps", "profile_locally"]

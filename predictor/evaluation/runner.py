@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.evaluation.protocols import Split, canonical_protocol, make_splits
+from predictor.evaluation.protocols import Split, canonical_protocol, forward_view, make_splits
 from predictor.evaluation.result import EvaluationResult
+from predictor.service.predict import answer, prepare_target
+from predictor.service.target import Target
 from predictor.metrics import POINT_METRICS, pareto_f1
 
 DEFAULT_KS = (0, 1, 3, 5, 10)
@@ -89,9 +91,7 @@ def score(true: np.ndarray, pred: np.ndarray, low: np.ndarray, high: np.ndarray,
     return row
 
 
-def _target_of(configs: pd.DataFrame, config: str) -> Any:
-    from predictor.service import Target
-
+def _target_of(configs: pd.DataFrame, config: str) -> Target:
     row = configs.loc[config]
     return Target(str(row["device"]), str(row["runtime"]), str(row["precision"]),
                   str(row.get("device_tier", "unknown")))
@@ -127,7 +127,6 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
                align: bool = False):
     """All splits sharing one source set: pre-train once per method, then answer per
     (target, k, draw) through the prediction service."""
-    from predictor.service import prepare_target, answer
 
     configs = matrix.configs
     family_all = matrix.models["family"] if "family" in matrix.models else None
@@ -139,7 +138,9 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
     preds: list[tuple] = []
     for split in splits:
         sub = matrix.subset(configs=list(split.sources) + [split.target])
-        if align:
+        if split.as_of is not None:  # forward: sources as of T, the target from T on
+            sub = forward_view(sub, split)
+        elif align:
             sub = sub.aligned_to(split.target)
         target = _target_of(configs, split.target)
         prepared = prepare_target(sub.without([split.target]), target)
@@ -248,18 +249,19 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
 
     ``align`` reads the sources of each target as of the dates its values were measured
     (:meth:`LatencyMatrix.aligned_to`), the situation of a user who measures a new device against
-    today's sources. Default: on, except for ``time_split``, whose sources must stay before the
+    today's sources. Default: on, except for ``forward``, whose sources are read as of its
     cutoff.
     """
     protocol = canonical_protocol(protocol)
     if align is None:
-        align = protocol != "time_split"
+        align = protocol != "forward"
     ks = tuple(sorted(set(int(k) for k in ks)))
     if any(k < 0 for k in ks):
         raise ValueError(f"k must be >= 0, got {ks}")
     factories = _method_factories(methods)
     splits = make_splits(matrix.configs, protocol, targets=targets, models=matrix.models,
-                         values=matrix.values, **protocol_kw)
+                         values=matrix.values, history=getattr(matrix, "history", None),
+                         **protocol_kw)
     groups: dict[tuple[str, ...], list[Split]] = defaultdict(list)
     for split in splits:
         groups[split.sources].append(split)

@@ -2,14 +2,15 @@
 
 One concept per module: ``known`` (the user's known table and its matching to matrix rows),
 ``target`` (the target configuration, checked against the store), ``auto`` (the method choice),
-``saved`` (pre-trained predictors kept between queries), ``predict`` (the service functions) and
-``store`` (the glue from a measurement store to a query).
+``saved`` (pre-trained predictors kept between queries), ``predict`` (the core both ``predict``
+and ``evaluate`` call), ``query`` (one query end to end) and ``store`` (the glue from a
+measurement store to a query).
 """
 
 from predictor.service.auto import AUTO_CACHE, choose_method
 from predictor.service.known import VALUE_COLUMN, KnownFileError, read_known
-from predictor.service.predict import (Prediction, PreparedTarget, QueryError, answer,
-                                       estimator_for, predict_from_known, prepare_target)
+from predictor.service.predict import Prediction, PreparedTarget, QueryError, answer, prepare_target
+from predictor.service.query import estimator_for, predict_from_known
 from predictor.service.store import PREDICTOR_CACHE, predict_store
 from predictor.service.target import Target, TargetError, resolve_target
 

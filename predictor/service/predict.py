@@ -9,9 +9,10 @@ A query is split in two so that evaluation can call exactly what a user's query 
   known models to rows (skipping, with a warning, models the store lacks), check their unit,
   fit, predict every row with an interval, echo the known models, answer ``--models``.
 
-``predict_from_known`` composes them for one query (choosing the method with ``auto`` and
-reusing saved pre-trained predictors); ``predictor.evaluation.evaluate`` prepares each held-out
-target once and calls :func:`answer` for every draw of known models.
+``predictor.service.query.predict_from_known`` composes them for one query (choosing the method
+with ``auto`` and reusing saved pre-trained predictors); ``predictor.evaluation.evaluate``
+prepares each held-out target once and calls :func:`answer` for every draw of known models.
+This module imports neither (evaluation and ``auto`` build on it, not the other way round).
 
 Decisions, stated once:
 
@@ -222,57 +223,5 @@ def _requested(frame: pd.DataFrame, requested: Sequence[str], rows: RowIndex
     return out, notes
 
 
-def estimator_for(method: str, X: pd.DataFrame, predictors: Path | None = None
-                  ) -> tuple[Any, Path | None]:
-    """A fresh estimator of ``method``, pre-trained on X's sources (from the saved predictors
-    folder when one was trained on exactly these sources), and where it is saved."""
-    from predictor.methods import make_method
-    from predictor.service.saved import load_pretrained, pretrained_path, save_pretrained
-
-    est = make_method(method)
-    if not hasattr(est, "fit_source"):
-        return est, None
-    saved = pretrained_path(predictors, est, X, method)
-    if saved is not None and (saved / "method.json").exists():
-        est = load_pretrained(saved) or est
-    if not getattr(est, "source_fitted_", False):
-        if "warm_start" in est.get_params():
-            est.set_params(warm_start=True)
-        est.fit_source(X)
-        if saved is not None:
-            save_pretrained(est, saved)
-    return est, saved
-
-
-def predict_from_known(matrix: Any, known: pd.DataFrame | str | Path, method: str = "auto",
-                       estimator: Any = None, device: str | None = None,
-                       runtime: str | None = None, precision: str | None = None,
-                       models: Sequence[str] | None = None, coverage: float = 0.9,
-                       metric: str = "latency", cache: Path | None = None,
-                       snapshot: str = "", predictors: Path | None = None) -> Prediction:
-    """One query: check the target, prepare it, choose the method, answer."""
-    from predictor.service.auto import choose_method
-    from predictor.service.saved import n_calibrations, save_pretrained
-
-    if not 0 < coverage < 1:
-        raise ValueError(f"coverage must be in (0, 1), got {coverage}")
-    if not isinstance(known, pd.DataFrame) or "canonical" not in known:
-        known = read_known(known, metric)
-    target, notes = resolve_target(matrix.configs, device, runtime, precision)
-    prepared = prepare_target(matrix, target, blank_stored=estimator is not None, notes=notes)
-    if estimator is None:
-        if method == "auto":
-            method = choose_method(matrix.without(target.stored_configs(matrix.configs)),
-                                   len(known), target, cache, snapshot)
-        estimator, saved = estimator_for(method, prepared.X, predictors)
-    else:
-        saved = None
-    before = n_calibrations(estimator)
-    result = answer(prepared, known, estimator, method, coverage, models)
-    if saved is not None and n_calibrations(estimator) != before:
-        save_pretrained(estimator, saved)  # a new k's calibration: keep it
-    return result
-
-
 __all__ = ["KnownFileError", "Prediction", "PreparedTarget", "QueryError", "answer",
-           "estimator_for", "predict_from_known", "prepare_target"]
+           "prepare_target"]

@@ -8,7 +8,8 @@ from typing import Any
 
 from predictor.service.auto import AUTO_CACHE
 from predictor.service.known import read_known
-from predictor.service.predict import Prediction, predict_from_known
+from predictor.service.predict import Prediction
+from predictor.service.query import predict_from_known
 
 #: Sub-folder of the store's cache folder where pre-trained predictors are kept.
 PREDICTOR_CACHE = "predictors"
@@ -23,19 +24,13 @@ def cache_folder(store: Any) -> Path | None:
 
 def predict_store(store: Any, known_path: Any, device: str | None, runtime: str | None,
                   precision: str | None, method: str = "auto", models: Sequence[str] | None = None,
-                  metric: str = "latency", coverage: float = 0.9,
-                  model_uri: str | None = None, tracking_uri: str | None = None) -> Prediction:
-    """``effbench predict``: read the known file, build (or load) the matrix, predict."""
-    known = read_known(known_path, metric)
-    if model_uri is not None:
-        from predictor.tracking import load_trained_model
-
-        trained = load_trained_model(model_uri, tracking_uri)
-        return predict_from_known(trained.matrix, known, trained.method, trained.estimator,
-                                  device, runtime, precision, models, coverage, metric)
+                  metric: str = "latency", coverage: float = 0.9) -> Prediction:
+    """``effbench predict``: read the known file, build the matrix, predict (with the store's
+    ``auto`` cache and saved predictors)."""
     from collectors.store import store_snapshot
     from predictor.matrix import matrix_from_store
 
+    known = read_known(known_path, metric)
     matrix = matrix_from_store(store, metric=metric)
     folder = cache_folder(store)
     return predict_from_known(matrix, known, method, None, device, runtime, precision, models,

@@ -8,7 +8,7 @@ import pytest
 
 from predictor.design import DesignError, make_design, source_columns, target_vector
 from predictor.matrix import MatrixError, build_matrix, config_id, matrix_from_store
-from _synthetic_matrix import low_rank_matrix
+from tests.helpers.synthetic import low_rank_matrix
 
 
 def _rows(**over):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _synthetic_matrix import flops_matrix, low_rank_matrix
+from tests.helpers.synthetic import flops_matrix, low_rank_matrix
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 

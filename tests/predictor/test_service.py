@@ -16,7 +16,7 @@ from predictor.service import (KnownFileError, QueryError, TargetError, predict_
                                prepare_target, read_known)
 from predictor.service.known import RowIndex, match_known
 from predictor.service.target import Target, check_units
-from test_evaluate import tiered_matrix
+from tests.helpers.tiered import tiered_matrix
 
 VALID_NAMES = ["resnet50", "mobilenet_v2", "densenet121", "squeezenet1_1", "Resnet-50.a1_in1k"]
 

@@ -13,7 +13,7 @@ from predictor.service import predict_from_known  # noqa: E402
 from predictor.tracking import (TrackingError, load_trained_model, log_result,  # noqa: E402
                                 log_trained_model, resolve_tracking_uri, store_snapshot,
                                 ui_command)
-from test_evaluate import MeanStandIn, RatioStandIn, tiered_matrix  # noqa: E402
+from tests.helpers.tiered import MeanStandIn, RatioStandIn, tiered_matrix  # noqa: E402
 
 TARGETS = ["dev0|qnn|float", "dev2|qnn|float", "dev4|onnx|w8a8"]
 

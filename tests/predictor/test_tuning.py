@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from _synthetic_matrix import low_rank_matrix
+from tests.helpers.synthetic import low_rank_matrix
 
 from predictor.tuning import TuningError, lodo_score, tune
 
