@@ -132,6 +132,11 @@ class SQLStore(MeasurementStore):
     def __repr__(self) -> str:
         return f"SQLStore({self.url!r})"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Where caches derived from this store live on this machine (``predictor.service``)."""
+        return self.root
+
     def __getstate__(self) -> dict[str, Any]:  # an engine does not cross processes
         return {**self.__dict__, "_engine_": None}
 
