@@ -278,20 +278,25 @@ def _stored(store: Any, table: str) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def _size_for(target: TraceTarget, given: str, input_size: int | Mapping[str, int] | None) -> int | None:
+def _sizes_for(target: TraceTarget, given: str,
+               input_size: int | Sequence[int] | Mapping[str, Any] | None) -> list[int | None]:
+    """The sizes asked for ``target``: [None] means its default."""
+    value: Any = input_size
     if isinstance(input_size, Mapping):
-        for key in (given, target.model, target.name):
-            if key in input_size and input_size[key] is not None and not pd.isna(input_size[key]):
-                return int(input_size[key])
-        return None
-    return int(input_size) if input_size is not None else None
+        value = next((input_size[k] for k in (given, target.model, target.name) if k in input_size), None)
+    if value is None or (not isinstance(value, (list, tuple, set)) and pd.isna(value)):
+        return [None]
+    values = value if isinstance(value, (list, tuple, set)) else [value]
+    return list(dict.fromkeys(int(v) for v in values if v is not None and not pd.isna(v))) or [None]
 
 
-def trace_models(models: str | Sequence[str], input_size: int | Mapping[str, int] | None = None,
+def trace_models(models: str | Sequence[str],
+                 input_size: int | Sequence[int] | Mapping[str, int | Sequence[int]] | None = None,
                  store: Any = None, progress: bool = True, retry_failures: bool = False,
                  flush_every: int = 25) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features of every model of ``models`` at ``input_size`` (an int for all, a mapping
-    name → size, or None for each model's default), as ``(features, failures)``.
+    """Features of every model of ``models`` at ``input_size`` (an int or list of ints for
+    all, a mapping name → size(s), or None for each model's default), as
+    ``(features, failures)``.
 
     With a ``store``, (model, input_size) pairs already in its ``features`` table are read
     back instead of traced, new rows are appended every ``flush_every`` models (an
@@ -302,7 +307,6 @@ def trace_models(models: str | Sequence[str], input_size: int | Mapping[str, int
     FAILURE_COLUMNS with ``kind`` ``unknown`` (not a model), ``trace`` (failed now) or
     ``trace-recorded`` (failed in an earlier run).
     """
-    from collectors.features.compute import FeatureError
 
     targets, failures_frame = resolve_targets(models)
     failures = failures_frame.to_dict("records")
@@ -333,6 +337,34 @@ def trace_models(models: str | Sequence[str], input_size: int | Mapping[str, int
         pending_rows.clear()
         pending_failures.clear()
 
+    def trace_into(target: TraceTarget, size: int | None) -> None:
+        try:
+            if size is None and target.kind != "onnx":
+                size = default_input_size(target)
+            cached = done.get(_key(target.model, size)) if size is not None else None
+            if cached is not None:
+                answered.append({**cached, "cached": True})
+            elif size is not None and _key(target.model, size) in failed_before:
+                failures.append(_failure(target.model, size, "trace-recorded",
+                                         failed_before[_key(target.model, size)]))
+            else:
+                row = trace_target(target, size)
+                key = _key(row["model"], row["input_size"])
+                if key in done:  # an ONNX file whose size was only known after reading it
+                    answered.append({**done[key], "cached": True})
+                else:
+                    done[key] = row
+                    pending_rows.append(row)
+                    answered.append({**row, "cached": False})
+        except Exception as exc:  # noqa: BLE001 - model code raises anything; one model never stops the rest
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not reason.startswith(target.model):
+                reason = f"{target.model}: {type(exc).__name__}: {reason}"
+            failures.append(_failure(target.model, size, TRACE_KIND, reason))
+            if size is not None:
+                pending_failures.append(_store_failure_row(target.model, size, reason))
+                failed_before[_key(target.model, size)] = reason
+
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
@@ -342,36 +374,10 @@ def trace_models(models: str | Sequence[str], input_size: int | Mapping[str, int
         task = bar.add_task("tracing", total=len(targets))
         for target in targets:
             bar.update(task, description=target.model[:40])
-            size = _size_for(target, given[target.model], input_size)
-            try:
-                if size is None and target.kind != "onnx":
-                    size = default_input_size(target)
-                cached = done.get(_key(target.model, size)) if size is not None else None
-                if cached is not None:
-                    answered.append({**cached, "cached": True})
-                elif size is not None and _key(target.model, size) in failed_before:
-                    failures.append(_failure(target.model, size, "trace-recorded",
-                                             failed_before[_key(target.model, size)]))
-                else:
-                    row = trace_target(target, size)
-                    key = _key(row["model"], row["input_size"])
-                    if key in done:  # an ONNX file whose size was only known after reading it
-                        answered.append({**done[key], "cached": True})
-                    else:
-                        done[key] = row
-                        pending_rows.append(row)
-                        answered.append({**row, "cached": False})
-            except (FeatureError, ValueError, RuntimeError, NotImplementedError, AssertionError,
-                    TypeError, KeyError, IndexError, AttributeError) as exc:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                if not reason.startswith(target.model):
-                    reason = f"{target.model}: {type(exc).__name__}: {reason}"
-                failures.append(_failure(target.model, size, TRACE_KIND, reason))
-                if size is not None:
-                    pending_failures.append(_store_failure_row(target.model, size, reason))
-                    failed_before[_key(target.model, size)] = reason
-            if len(pending_rows) + len(pending_failures) >= flush_every:
-                flush()
+            for size in _sizes_for(target, given[target.model], input_size):
+                trace_into(target, size)
+                if len(pending_rows) + len(pending_failures) >= flush_every:
+                    flush()
             bar.advance(task)
     flush()
     columns_out = [*TRACE_COLUMNS, "cached"]
