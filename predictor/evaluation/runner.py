@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.evaluation.protocols import Split, canonical_protocol, forward_view, make_splits
+from predictor.evaluation.protocols import Split, canonical_protocol, make_splits
 from predictor.evaluation.result import EvaluationResult
 from predictor.service.predict import answer, prepare_target
 from predictor.service.target import Target
@@ -138,9 +138,7 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
     preds: list[tuple] = []
     for split in splits:
         sub = matrix.subset(configs=list(split.sources) + [split.target])
-        if split.as_of is not None:  # forward: sources as of T, the target from T on
-            sub = forward_view(sub, split)
-        elif align:
+        if align:
             sub = sub.aligned_to(split.target)
         target = _target_of(configs, split.target)
         prepared = prepare_target(sub.without([split.target]), target)
