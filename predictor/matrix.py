@@ -123,6 +123,34 @@ class LatencyMatrix:
         values.loc[rows, others] = block.where(values.loc[rows, others].notna())
         return replace(self, values=values)
 
+    def as_of(self, date: str | pd.Timestamp, inclusive: bool = True) -> LatencyMatrix:
+        """The matrix as the store stood at ``date``: each cell the newest measurement on or
+        before it (strictly before with ``inclusive=False``), NaN where there was none yet.
+
+        Why: a forward evaluation (``predictor.evaluation.protocols``, ``forward``) must not let
+        a source read a re-profile taken after the day its targets are predicted from. Every
+        row and column is kept (a column with nothing before ``date`` is all NaN), so callers
+        can still index by the latest view's labels; ``history`` keeps only what was known then.
+        Without history (hand-built matrices) a column counts as known from its ``first_seen``.
+        """
+        when = pd.Timestamp(date)
+        if self.history is None:
+            seen = pd.to_datetime(self.configs.get("first_seen"), errors="coerce")
+            known = (seen <= when) if inclusive else (seen < when)
+            values = self.values.copy()
+            values.loc[:, ~known.reindex(values.columns).fillna(False).to_numpy()] = np.nan
+            return replace(self, values=values)
+        h = self.history
+        at = pd.to_datetime(h["measured_at"])
+        h = h[(at <= when) if inclusive else (at < when)]
+        latest = h.sort_values("measured_at", kind="stable").drop_duplicates(
+            ["model", "config"], keep="last")
+        block = latest.pivot(index="model", columns="config", values="value")
+        values = block.reindex(index=self.values.index, columns=self.values.columns)
+        values = values.astype(float).rename_axis(index=self.values.index.name,
+                                                  columns=self.values.columns.name)
+        return replace(self, values=values, history=h.reset_index(drop=True))
+
     @property
     def devices(self) -> list[str]:
         return sorted(self.configs["device"].astype(str).unique())

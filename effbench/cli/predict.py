@@ -115,9 +115,13 @@ def train(
 @one_line_errors
 def evaluate(
     store: StoreOption = None,
-    protocol: str = typer.Option("lodo", "--protocol", help="lodo|tier|family|time"),
-    group: str = typer.Option("device", "--group", help="lodo holds out a device, or every "
-                              "device on the same silicon (chipset)."),
+    protocol: str = typer.Option("lodo", "--protocol", help="lodo|forward|tier|family "
+                                 "(time: the former name of forward)."),
+    group: str = typer.Option("chipset", "--group", help="lodo holds out every device on the "
+                              "held-out device's silicon (chipset), or only the device (device)."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="forward: the date T (YYYY-MM-DD); "
+                                         "sources as the store stood before T, targets the "
+                                         "devices first seen from T on."),
     k: list[int] = typer.Option([5], "--k", help="Known models per target (repeatable)."),
     methods: str = typer.Option("all", "--methods", help="all or a comma-separated list of "
                                 + method_help().removeprefix("auto|") + "."),
@@ -156,6 +160,12 @@ def evaluate(
     matrix = matrix_from_store(handle, metric=metric, sources=[source] if source else None,
                                since=since)
     extra = {"group": group} if protocol == "lodo" else {}
+    if cutoff is not None:
+        from predictor.evaluation.protocols import canonical_protocol
+
+        if canonical_protocol(protocol) != "forward":
+            raise ValueError(f"--cutoff is an option of --protocol forward, not {protocol!r}")
+        extra["cutoff"] = cutoff
     result = run_evaluation(matrix, methods, protocol, ks=k, n_draws=n_draws, seed=seed,
                             targets=target or None, n_jobs=jobs, intervals=intervals, align=align,
                             **extra)

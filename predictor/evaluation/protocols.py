@@ -13,9 +13,14 @@ device never appears among its own sources — on the split list alone.
 * ``leave_family_out``: ``lodo`` targets; for each family with enough models at the target, the
   known models are drawn outside that family and only that family is scored — the question is
   whether a method generalises to an architecture it was not calibrated on.
-* ``time_split``: sources are configurations first seen before ``cutoff``; targets are the
-  configurations of devices first seen on or after it (the matrix holds each cell's newest value,
-  so the split is by configuration, not by individual measurement).
+* ``forward`` (what a user meets: their device is *newer* than the store): a date T
+  (``cutoff``); the sources are the store as it stood before T — each source cell the newest
+  measurement taken before T (``LatencyMatrix.as_of``), configurations with none left out —
+  and the targets are the configurations of devices first seen on or after T (first seen: the
+  earliest measurement of the device in the history, not the latest view), scored on their
+  measurements from T on. Every target device is genuinely new to its sources. ``time`` and
+  ``time_split`` are accepted as its former names. Without a cutoff, T is the median
+  first-seen date of the devices.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-PROTOCOLS = ("lodo", "tier_to_tier", "leave_family_out", "time_split")
-#: Short names the CLI accepts.
+PROTOCOLS = ("lodo", "forward", "tier_to_tier", "leave_family_out")
+#: Short names the CLI accepts (``time``/``time_split``: the former name of ``forward``).
 ALIASES = {"lodo": "lodo", "tier": "tier_to_tier", "tier_to_tier": "tier_to_tier",
            "family": "leave_family_out", "leave_family_out": "leave_family_out",
-           "time": "time_split", "time_split": "time_split"}
+           "forward": "forward", "time": "forward", "time_split": "forward"}
 
 
 class ProtocolError(ValueError):
@@ -40,13 +45,18 @@ class ProtocolError(ValueError):
 class Split:
     """One evaluation unit: predict ``target`` from ``sources``.
 
-    ``label`` is the protocol as reported ("lodo", "tier:gpu->edge", "family", "time<2025-01-01").
+    ``label`` is the protocol as reported ("lodo", "lodo:chipset", "tier:gpu->edge", "family",
+    "forward@2024-10-01").
     ``holdout_family``: known models are drawn outside it and only it is scored.
+    ``as_of``: the sources are read as the store stood before this date (``forward``).
     """
     label: str
     target: str
     sources: tuple[str, ...]
     holdout_family: str | None = None
+    as_of: pd.Timestamp | None = None
+    #: ``forward``: which of the target's measurements from T on are scored ("first"/"latest")
+    score_on: str = "first"
 
 
 def canonical_protocol(name: str) -> str:
@@ -70,6 +80,49 @@ def _device_of(configs: pd.DataFrame, group: str = "device") -> pd.Series:
 
     return pd.Series([silicon_group(c, d) for c, d in zip(configs["chipset"], device)],
                      index=configs.index)
+
+
+def device_first_seen(configs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.Series:
+    """Per configuration: the date its *device* was first measured.
+
+    From the history when there is one (the latest view's ``first_seen`` is the oldest of the
+    *newest* values, which is later than the device's first profile for any re-profiled board),
+    else from ``configs.first_seen``.
+    """
+    device = configs["device"].astype(str)
+    if history is not None and len(history):
+        first = pd.to_datetime(history["measured_at"]).groupby(
+            history["config"].astype(str).map(device)).min()
+        seen = device.map(first)
+        if "first_seen" in configs:
+            fallback = pd.to_datetime(configs["first_seen"]).groupby(device).transform("min")
+            seen = seen.fillna(fallback)
+        return pd.to_datetime(seen)
+    if "first_seen" not in configs:
+        raise ProtocolError("forward needs configs.first_seen or the matrix history")
+    return pd.to_datetime(configs["first_seen"]).groupby(device).transform("min")
+
+
+def forward_view(matrix, split: Split):
+    """The matrix a ``forward`` split is evaluated on: its source columns as of ``split.as_of``
+    (strictly before T), its target column as measured from T on (the newest such value)."""
+    if split.as_of is None:
+        return matrix
+    past = matrix.as_of(split.as_of, inclusive=False)
+    values = past.values.copy()
+    target = split.target
+    if matrix.history is not None and len(matrix.history):
+        h = matrix.history
+        h = h[(h["config"] == target) & (pd.to_datetime(h["measured_at"]) >= split.as_of)]
+        keep = "first" if split.score_on == "first" else "last"
+        after = (h.sort_values("measured_at", kind="stable").drop_duplicates("model", keep=keep)
+                 .set_index("model")["value"])
+        values[target] = after.reindex(values.index).astype(float)
+    else:
+        values[target] = matrix.values[target]
+    from dataclasses import replace
+
+    return replace(past, values=values)
 
 
 def _lodo(configs: pd.DataFrame, targets: Sequence[str], label: str = "lodo",
@@ -99,11 +152,13 @@ def make_splits(configs: pd.DataFrame, protocol: str, targets: Sequence[str] | N
                 models: pd.DataFrame | None = None, values: pd.DataFrame | None = None,
                 source_tier: str | None = None, target_tier: str | None = None,
                 families: Sequence[str] | None = None, min_family_models: int = 3,
-                cutoff: str | pd.Timestamp | None = None, group: str = "device") -> list[Split]:
+                cutoff: str | pd.Timestamp | None = None, group: str = "device",
+                history: pd.DataFrame | None = None, score_on: str = "first") -> list[Split]:
     """The splits of ``protocol`` over a matrix's configuration table.
 
     ``targets`` restricts the target configurations (default: all). ``models``/``values`` are
-    needed by ``leave_family_out`` to know which families have enough measured models per target.
+    needed by ``leave_family_out`` to know which families have enough measured models per target;
+    ``history`` (the matrix's) by ``forward``, to know when each device and cell was measured.
     """
     protocol = canonical_protocol(protocol)
     all_targets = list(configs.index) if targets is None else list(targets)
@@ -132,18 +187,27 @@ def make_splits(configs: pd.DataFrame, protocol: str, targets: Sequence[str] | N
                 if n >= min_family_models and (families is None or fam in families):
                     splits.append(Split("family", base.target, base.sources, str(fam)))
         return splits
-    # time_split
-    if "first_seen" not in configs:
-        raise ProtocolError("time_split needs configs.first_seen")
-    seen = pd.to_datetime(configs["first_seen"])
-    device_seen = seen.groupby(_device_of(configs)).transform("min")
-    when = pd.Timestamp(cutoff) if cutoff is not None else device_seen.median()
-    chosen = [c for c in all_targets if device_seen[c] >= when]
-    splits = _lodo(configs, chosen, f"time<{when.date()}", source_mask=seen < when)
+    # forward
+    seen = device_first_seen(configs, history)
+    when = pd.Timestamp(cutoff) if cutoff is not None else seen.groupby(
+        configs["device"].astype(str)).min().median()
+    if history is not None and len(history):
+        measured_before = history.loc[pd.to_datetime(history["measured_at"]) < when, "config"]
+        before = configs.index.isin(pd.unique(measured_before))
+    else:
+        before = (pd.to_datetime(configs["first_seen"]) < when).to_numpy()
+    before = pd.Series(before, index=configs.index)
+    chosen = [c for c in all_targets if seen[c] >= when]
+    label = f"forward@{when.date()}"
+    if score_on not in ("first", "latest"):
+        raise ProtocolError(f"score_on must be 'first' or 'latest', got {score_on!r}")
+    splits = [Split(s.label, s.target, s.sources, as_of=when, score_on=score_on)
+              for s in _lodo(configs, chosen, label, source_mask=before & (seen < when))]
     if not splits:
-        raise ProtocolError(f"time_split at {when.date()}: no target device first seen after it "
-                            "with a source configuration before it")
+        raise ProtocolError(f"forward at {when.date()}: no target device first seen on or after "
+                            "it with a source configuration measured before it")
     return splits
 
 
-__all__ = ["ALIASES", "PROTOCOLS", "ProtocolError", "Split", "canonical_protocol", "make_splits"]
+__all__ = ["ALIASES", "PROTOCOLS", "ProtocolError", "Split", "canonical_protocol",
+           "device_first_seen", "forward_view", "make_splits"]

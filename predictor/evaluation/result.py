@@ -25,6 +25,9 @@ SUMMARY_METRICS = ("within_10", "within_5", "spearman", "kendall", "mape", "top5
 HEADLINE = ("within_10", "spearman", "mape", "pareto_f1", "coverage")
 LOWER_IS_BETTER = {"mape", "interval_width"}
 REFERENCE_METHOD = "krt"
+#: Per-target references (``predictor.evaluation.references``) shown beside the scores.
+REFERENCE_METRICS = ("oracle_within_10", "retest_within_10")
+REFERENCE_LABELS = {"oracle_within_10": "ref: oracle w10", "retest_within_10": "ref: retest w10"}
 
 
 @dataclass
@@ -47,6 +50,10 @@ class EvaluationResult:
     coverage: float
     protocol_kw: dict[str, str] = field(default_factory=dict)
     matrix_info: dict[str, Any] = field(default_factory=dict)
+    #: per target: the in-sample single-source oracle and the test–retest rate of its own
+    #: re-profiles (``predictor.evaluation.references``) — references beside the scores, which
+    #: a method may well beat, never bounds
+    references: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     # ------------------------------------------------------------------ aggregation
     def per_device(self) -> pd.DataFrame:
@@ -148,6 +155,36 @@ class EvaluationResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def reference_means(self) -> pd.DataFrame:
+        """Per (protocol, method, k): the references averaged as the scores are — over the
+        targets that row scored, per held-out device, then over devices (NaN where none)."""
+        cols = [c for c in REFERENCE_METRICS if c in self.references]
+        if self.per_target.empty or not cols:
+            return pd.DataFrame(columns=["protocol", "method", "k", *REFERENCE_METRICS])
+        scored = (self.per_target[["protocol", "method", "k", "target", "target_device"]]
+                  .drop_duplicates().merge(self.references[["target", *cols]], on="target"))
+        by_device = scored.groupby(["protocol", "method", "k", "target_device"],
+                                   observed=True)[cols].mean()
+        return by_device.groupby(level=["protocol", "method", "k"], observed=True).mean() \
+            .reset_index()
+
+    def beats(self, method: str, reference: str, k: int, by: str = "target",
+              metric: str = "within_10") -> Estimate:
+        """Share of targets (``by="target"``: configurations; ``"target_device"``: devices)
+        where ``method``'s mean ``metric`` over draws is strictly better than ``reference``'s."""
+        sel = self.per_target[self.per_target.k == k]
+        nan = Estimate(float("nan"), float("nan"), float("nan"), 0)
+        if sel.empty or by not in sel:
+            return nan
+        wide = sel.pivot_table(index=["protocol", by], columns="method", values=metric,
+                               observed=True)
+        if method not in wide or reference not in wide:
+            return nan
+        both = wide[[method, reference]].dropna()
+        better = (both[method] < both[reference]) if metric in LOWER_IS_BETTER else \
+            (both[method] > both[reference])
+        return mean_ci(better.to_numpy(float), seed=self.seed)
+
     # ------------------------------------------------------------------ display
     def headline_k(self) -> int:
         return 5 if 5 in self.ks else max(self.ks)
@@ -158,8 +195,13 @@ class EvaluationResult:
         from rich.table import Table
 
         frame = self._summary_frame
-        table = Table(title=f"{self.protocol}: mean over held-out devices [95 % bootstrap CI]")
-        for col in ("protocol", "method", "k", "devices", *metrics):
+        table = Table(title=f"{self.protocol}: mean over held-out devices [95 % bootstrap CI]; "
+                            f"coverage of the {self.coverage:.0%} intervals; references (ref:) "
+                            "beside, not bounds")
+        refs = self.reference_means().set_index(["protocol", "method", "k"])
+        ref_cols = [c for c in REFERENCE_METRICS if c in refs]
+        for col in ("protocol", "method", "k", "devices", *metrics,
+                    *(REFERENCE_LABELS[c] for c in ref_cols)):
             table.add_column(col, justify="left" if col in ("protocol", "method") else "right")
         if frame.empty:
             return table
@@ -174,6 +216,9 @@ class EvaluationResult:
                                  if np.isfinite(r.low) else f"{r.value:.3g}")
                 else:
                     cells.append("—")
+            for c in ref_cols:
+                v = refs[c].get((protocol, method, k), np.nan) if len(refs) else np.nan
+                cells.append("—" if not np.isfinite(v) else f"{v:.3g}")
             table.add_row(str(protocol), str(method), str(k), str(int(grp.n.max())), *cells)
         if len(self.skipped):
             table.caption = (f"{len(self.skipped)} (method, k, target) combinations skipped; "
@@ -208,6 +253,10 @@ class EvaluationResult:
             _, beats = self.beats_reference(k)
             out["beats_krt_share"] = beats.value
         out["n_skipped"] = float(len(self.skipped))
+        for c in REFERENCE_METRICS:  # references beside the scores (means over targets)
+            if c in self.references and len(self.references):
+                out[f"reference.{c}"] = float(np.nanmean(self.references[c].to_numpy(float))) \
+                    if self.references[c].notna().any() else float("nan")
         return out
 
     def nested_metrics(self, by: str = "target") -> dict[str, dict[str, float]]:
@@ -228,6 +277,8 @@ class EvaluationResult:
         family = self.per_family(self.headline_k())
         if len(family):
             tables["per_family"] = family
+        if len(self.references):
+            tables["references"] = self.references
         return tables
 
     def figures(self) -> dict[str, Any]:
@@ -243,4 +294,4 @@ class EvaluationResult:
                 "error_by_family": error_by_family(self.predictions, k)}
 
 
-__all__ = ["EvaluationResult", "HEADLINE", "SUMMARY_METRICS"]
+__all__ = ["EvaluationResult", "HEADLINE", "REFERENCE_METRICS", "SUMMARY_METRICS"]

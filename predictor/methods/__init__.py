@@ -17,6 +17,7 @@ from predictor.methods.krt import KRTTransfer
 from predictor.methods.rank import RankTransfer
 from predictor.methods.lowrank import LowRankTransfer
 from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
+from predictor.methods.consensus import ConsensusTransfer
 from predictor.methods.registry import (METHODS, SPECS, MethodSpec, UnknownMethod, make_method,
                                         method_help, method_names, register_method)
 

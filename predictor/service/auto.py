@@ -1,7 +1,9 @@
-"""``method="auto"``: the method a small leave-one-device-out run on the sources found best.
+"""``method="auto"``: the method a small leave-one-chipset-out run on the sources found best.
 
 Nested validation on the sources only: up to six comparable source configurations are held out
-in turn (the first of: same tier, runtime and precision; same runtime and precision; same tier;
+in turn, each with every device on its silicon (a held-out board whose twin stays among the
+sources rewards recognising twins, which a genuinely new device has none of: grouped by device,
+this choice preferred multi-source averaging that loses to plain KRT on new hardware) (the first of: same tier, runtime and precision; same runtime and precision; same tier;
 with at least three configurations, else all), two draws, at the k of the standard grid nearest
 to the number of known models, every registered ``auto`` candidate that can fit that k. The
 choice is cached as JSON (``auto_method.json`` beside the store), keyed by the store's content,
@@ -60,7 +62,7 @@ def choose_method(sources: Any, n_known: int, target: Target, cache: Path | None
         return stored[key]
     targets = list(pd.Series(pool).sample(min(AUTO_TARGETS, len(pool)), random_state=0))
     result = evaluate(sources, candidates(k), "lodo", ks=(k,), n_draws=2, targets=targets,
-                      intervals=False, group="device")
+                      intervals=False, group="chipset", references=False)
     best = result.best_method(k) or ("krt" if n_known >= 1 else "lowrank")
     if cache is not None:
         stored[key] = best

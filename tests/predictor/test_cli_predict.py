@@ -166,7 +166,7 @@ def test_one_path_evaluate_and_predict_agree(real_store, held_out, tmp_path):
     target = f"{DEVICE}|tflite|float"
     evaluated = tmp_path / "evaluated.csv"
     result = invoke("evaluate", "--store", real_store.root, "--source", "aihub", "--protocol", "lodo",
-                    "--target", target, "--k", 5, "--draws", 1, "--methods", "krt,xgboost",
+                    "--group", "device", "--target", target, "--k", 5, "--draws", 1, "--methods", "krt,xgboost",
                     "--no-align", "--no-log", "--out", evaluated)
     assert result.exit_code == 0, result.output
     held = pd.read_csv(evaluated)
