@@ -87,6 +87,34 @@ def storage_url(storage: str | None) -> str:
     return storage
 
 
+def open_storage(storage: str | None) -> optuna.storages.RDBStorage:
+    """Optuna's storage at ``storage``, its tables created by one process at a time.
+
+    Why the lock: workers started together on a fresh PostgreSQL database would all run Optuna's
+    schema creation, and all but one fail (``CREATE TYPE ... already exists``). A session
+    advisory lock makes the first create the tables and the others find them.
+    """
+    url = storage_url(storage)
+    if not url.startswith("postgresql"):
+        return optuna.storages.RDBStorage(url)
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%(k)s)", {"k": _SCHEMA_LOCK})
+            try:
+                return optuna.storages.RDBStorage(url)
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": _SCHEMA_LOCK})
+    finally:
+        engine.dispose()
+
+
+#: Advisory-lock id held while Optuna creates its tables ("effbench optuna schema").
+_SCHEMA_LOCK = 0x0EFFBE0C
+
+
 def lodo_score(method_name: str, params: dict, matrix: LatencyMatrix, k: int = 5, *,
                devices: Iterable[str] | None = None, n_draws: int = 2, objective: str = "within10",
                seed: int = 0, group: str = "chipset") -> float:
@@ -180,7 +208,8 @@ def tune(method_name: str, matrix: LatencyMatrix, n_trials: int = 20, k: int = 5
     study_name = study_name or f"{method_name}-k{k}-{objective}"
     direction = OBJECTIVES[objective][1]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=storage, study_name=study_name, direction=direction,
+    study = optuna.create_study(storage=open_storage(storage), study_name=study_name,
+                                direction=direction,
                                 load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=sampler_seed))
     setup = {"method": method_name, "k": k, "objective": objective, "group": group,
@@ -255,7 +284,7 @@ def load_best(method_name: str, folder: str | os.PathLike[str] | None = None) ->
 def best_from_study(study_name: str, storage: str | None = None) -> dict[str, Any]:
     """The best parameters of a study in ``storage`` (the source of truth shared by workers)."""
     try:
-        study = optuna.load_study(study_name=study_name, storage=storage_url(storage))
+        study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
         return dict(study.best_params)
     except (KeyError, ValueError) as exc:
         raise TuningError(f"study '{study_name}' in {_shown(storage_url(storage))}: "
@@ -270,5 +299,5 @@ def tuned_method(method_name: str, *, study: str | None = None, storage: str | N
 
 
 __all__ = ["DEFAULT_STORAGE", "OBJECTIVES", "SPACES", "TuningError", "TuningResult",
-           "best_from_study", "load_best", "lodo_score", "save_best", "storage_url", "tune",
+           "best_from_study", "load_best", "lodo_score", "open_storage", "save_best", "storage_url", "tune",
            "tuned_dir", "tuned_method"]
