@@ -1,0 +1,106 @@
+"""From feature-table rows to the learner's design matrix, and from matrix rows to feature keys.
+
+Why logs: latency is multiplicative in work (twice the FLOPs, about twice the time), so a
+tree or a linear model on log features and log latency fits one shape across networks whose
+sizes span five orders of magnitude. Shares (a category's fraction of the FLOPs or bytes)
+say *what kind* of network it is independently of its size, which is what lets a model
+trained on convnets say something about a transformer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from collectors.features.categories import CATEGORIES
+
+__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "design", "feature_names", "join_features", "row_keys"]
+
+#: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
+BASELINE_NAMES = ("log_gmacs", "log_macts", "log_params", "input_size")
+FEATURE_SETS = ("operators", "metadata", "flops")
+
+
+def row_keys(matrix) -> pd.DataFrame:
+    """(model, input_size) of every matrix row, in row order, indexed by the row label.
+
+    The one adapter between the matrix's row labels and the features table's key: a
+    ``model`` column of ``matrix.models`` wins, else a MultiIndex's first level, else the
+    label up to an ``@`` ("convnext_tiny@288"); the size is ``matrix.models["input_size"]``.
+    """
+    index = matrix.values.index
+    if "model" in matrix.models:
+        model = matrix.models["model"].reindex(index).astype(str)
+    elif isinstance(index, pd.MultiIndex):
+        model = index.get_level_values(0).astype(str)
+    else:
+        model = pd.Index([str(label).split("@", 1)[0] for label in index])
+    size = pd.to_numeric(matrix.models["input_size"].reindex(index), errors="coerce")
+    return pd.DataFrame({"model": list(model), "input_size": size.astype("Int64").to_numpy()}, index=index)
+
+
+def _log(values: pd.Series) -> pd.Series:
+    return np.log1p(pd.to_numeric(values, errors="coerce").astype(float).clip(lower=0))
+
+
+def feature_names(feature_set: str = "operators") -> list[str]:
+    if feature_set == "metadata":
+        return list(BASELINE_NAMES)
+    if feature_set == "flops":
+        return ["log_flops"]
+    names = ["log_flops", "log_params", "log_weight_bytes", "log_activation_bytes", "log_intensity",
+             "log_n_ops", "input_size"]
+    for cat in CATEGORIES:
+        names += [f"log_flops_{cat}", f"log_bytes_{cat}", f"log_count_{cat}", f"share_flops_{cat}",
+                  f"share_bytes_{cat}"]
+    return names
+
+
+def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
+    """The design matrix of feature-table rows (same index). ``metadata`` reads timm's
+    ``gmacs``/``macts_m``/``params_m`` columns (the ``timm_macs`` table); ``flops`` only
+    log FLOPs (from ``flops``, else ``2 * gmacs``)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set must be one of {FEATURE_SETS}, got {feature_set!r}")
+    out = pd.DataFrame(index=rows.index)
+    if feature_set == "metadata":
+        out["log_gmacs"] = np.log(pd.to_numeric(rows["gmacs"], errors="coerce").astype(float).clip(lower=1e-4))
+        out["log_macts"] = np.log(pd.to_numeric(rows["macts_m"], errors="coerce").astype(float).clip(lower=1e-4))
+        out["log_params"] = np.log(pd.to_numeric(rows["params_m"], errors="coerce").astype(float).clip(lower=1e-4))
+        out["input_size"] = pd.to_numeric(rows["input_size"], errors="coerce").astype(float)
+        return out
+    flops = rows["flops"] if "flops" in rows else 2e9 * rows["gmacs"]
+    out["log_flops"] = _log(flops)
+    if feature_set == "flops":
+        return out
+    out["log_params"] = _log(rows["params"])
+    out["log_weight_bytes"] = _log(rows["weight_bytes"])
+    out["log_activation_bytes"] = _log(rows["activation_bytes"])
+    out["log_intensity"] = np.log(pd.to_numeric(rows["arithmetic_intensity"], errors="coerce")
+                                  .astype(float).clip(lower=1e-6))
+    out["log_n_ops"] = _log(rows["n_ops"])
+    out["input_size"] = pd.to_numeric(rows["input_size"], errors="coerce").astype(float)
+    total_flops = pd.to_numeric(flops, errors="coerce").astype(float).clip(lower=1)
+    total_bytes = sum(pd.to_numeric(rows[f"bytes_{c}"], errors="coerce").astype(float) for c in CATEGORIES)
+    total_bytes = total_bytes.clip(lower=1)
+    for cat in CATEGORIES:
+        f, b = (pd.to_numeric(rows[f"{s}_{cat}"], errors="coerce").astype(float) for s in ("flops", "bytes"))
+        out[f"log_flops_{cat}"] = _log(f)
+        out[f"log_bytes_{cat}"] = _log(b)
+        out[f"log_count_{cat}"] = _log(rows[f"count_{cat}"])
+        out[f"share_flops_{cat}"] = f / total_flops
+        out[f"share_bytes_{cat}"] = b / total_bytes
+    return out
+
+
+def join_features(keys: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Feature rows for ``keys`` (model, input_size; any index), by exact (model, size) match;
+    rows without features are dropped. The result keeps ``keys``' index."""
+    f = features.assign(model=features["model"].astype(str),
+                        input_size=pd.to_numeric(features["input_size"], errors="coerce").astype("Int64"))
+    f = f.drop_duplicates(["model", "input_size"], keep="last")
+    k = keys[["model", "input_size"]].assign(model=keys["model"].astype(str),
+                                            input_size=pd.array(keys["input_size"], dtype="Int64"))
+    merged = k.reset_index(names="_row").merge(f.drop(columns=[c for c in ("_row",) if c in f]),
+                                                on=["model", "input_size"], how="inner")
+    return merged.set_index("_row").rename_axis(keys.index.name)

@@ -1,0 +1,152 @@
+"""Cold-start predictor on a real subset: timm models traced here, measured on the public
+RTX 4090 / i7 / RTX 3090 configurations."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictor.coldstart import (ColdStartPredictor, conformal_quantile, evaluate_coldstart, join_features,
+                                 row_keys)
+
+FAMILIES = ("standard_cnn", "mobile_cnn", "efficient_cnn", "transformer", "hybrid")
+PER_FAMILY = 14
+
+
+@dataclass
+class _Matrix:
+    values: pd.DataFrame
+    models: pd.DataFrame
+    configs: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def subset(real_store, tmp_path_factory):
+    """(matrix of 3 timm configurations × ~70 models with features, features table)."""
+    from collectors.features import trace_models
+    from collectors.store import ParquetStore
+    from predictor.matrix import matrix_from_store
+
+    matrix = matrix_from_store(real_store, sources=["timm"])
+    configs = matrix.configs
+    pick = []
+    for device in ("RTX 4090", "i7-12700H", "RTX 3090"):
+        cols = configs[(configs["device"] == device) & (configs["layout"].astype(str) != "nhwc")]
+        pick.append(cols["n_models"].idxmax())
+    values = matrix.values[pick].dropna(how="any")
+    models = matrix.models.loc[values.index]
+    keys = row_keys(_Matrix(values, models, configs.loc[pick]))
+    keys = keys[~keys.index.duplicated() & ~keys["model"].duplicated()]
+    chosen = []
+    for fam in FAMILIES:
+        small = pd.to_numeric(models.loc[keys.index, "macs"], errors="coerce") < 5e9  # quick to trace
+        labels = keys.index[(models.loc[keys.index, "family"] == fam) & small.to_numpy()]
+        rng = np.random.default_rng(0)
+        chosen += list(rng.choice(labels, size=min(PER_FAMILY, len(labels)), replace=False))
+    keys = keys.loc[chosen]
+    store = ParquetStore(tmp_path_factory.mktemp("coldstart") / "features")
+    sizes = {m: int(s) for m, s in zip(keys["model"], keys["input_size"])}
+    features, _ = trace_models(list(keys["model"]), input_size=sizes, store=store, progress=False)
+    sub = _Matrix(values.loc[chosen], models.loc[chosen], configs.loc[pick])
+    return sub, features, pick
+
+
+def test_fit_predict_tidy_with_intervals(subset):
+    matrix, features, configs = subset
+    est = ColdStartPredictor(min_anchor_models=20).fit(matrix, features)
+    assert set(est.anchors_) == set(configs) and est.configs_ == configs
+    rows = features.head(5)
+    out = est.predict(rows, configs[0])
+    assert list(out.columns) == ["model", "input_size", "pred_ms", "low_ms", "high_ms"]
+    assert out["model"].tolist() == rows["model"].tolist()
+    assert ((out["low_ms"] < out["pred_ms"]) & (out["pred_ms"] < out["high_ms"])).all()
+    # in-sample the trees are close to the measurement (a sanity check of the row join)
+    truth = matrix.values.loc[join_features(row_keys(matrix), rows).index, configs[0]]
+    assert np.median(np.abs(np.log(out["pred_ms"].to_numpy() / truth.to_numpy()))) < 0.3
+    with pytest.raises(ValueError, match="unknown configuration"):
+        est.predict(rows, "Some Phone|tflite|float")
+
+
+def test_new_device_from_k_known_models(subset):
+    matrix, features, configs = subset
+    target = configs[0]
+    est = ColdStartPredictor(min_anchor_models=20).fit(_Matrix(matrix.values.drop(columns=target),
+                                                               matrix.models, matrix.configs), features)
+    known = matrix.values[target].iloc[:10]
+    keys = row_keys(matrix)
+    known.index = keys.loc[known.index, "model"]
+    cold = features[~features["model"].isin(known.index)]
+    out = est.predict(cold, known)
+    truth = matrix.values.loc[join_features(keys, cold).index, target].to_numpy()
+    assert out["pred_ms"].notna().all() and (out["high_ms"] > out["low_ms"]).all()
+    from scipy.stats import spearmanr
+
+    assert spearmanr(out["pred_ms"], truth).statistic > 0.8  # another device's anchors, 10 models
+    with pytest.raises(ValueError, match="excluded"):
+        est.predict(cold, known, exclude_configs=set(est.anchors_))
+    with pytest.raises(ValueError, match=">= 2 known models"):
+        est.predict(cold, pd.Series({"not_traced_anywhere": 3.0}))
+
+
+def test_beats_flops_only_on_held_out_families(subset):
+    """Leave-family-out on the RTX 4090: operator features beat log FLOPs (within ±10 % and
+    Spearman), with every family predicted from the other four."""
+    matrix, features, configs = subset
+    from predictor.coldstart import default_estimators
+
+    estimators = {k: v for k, v in default_estimators(min_anchor_models=20).items() if k != "metadata"}
+    result = evaluate_coldstart(matrix, features, configs=[configs[0]], protocols=["leave-family-out"],
+                                new_device=False, estimators=estimators)
+    scores = result.scores().set_index("estimator")
+    assert set(result.predictions["fold"]) == set(FAMILIES)
+    assert scores.loc["operators", "n"] == scores.loc["flops", "n"] >= 60
+    assert scores.loc["operators", "within_10"] > scores.loc["flops", "within_10"]
+    assert scores.loc["operators", "spearman"] > scores.loc["flops", "spearman"]
+    assert scores.loc["operators", "median_ape"] < scores.loc["flops", "median_ape"]
+    # the result object is what predictor.tracking.log_result needs
+    assert result.metrics() and set(result.tables()) == {"coldstart_predictions", "coldstart_scores"}
+    assert "leave-family-out" in result.summary()
+
+
+def test_intervals_cover_held_out_models(subset):
+    matrix, features, configs = subset
+    est = {"operators": (ColdStartPredictor(min_anchor_models=20, alpha=0.2), "features")}
+    result = evaluate_coldstart(matrix, features, protocols=["leave-models-out"], new_device=False,
+                                estimators=est, n_folds=4)
+    coverage = result.scores()["coverage"]
+    assert coverage.mean() > 0.65  # nominal 0.8, calibrated on 20 % of ~50 training models
+
+
+def test_save_load_json_round_trip(subset, tmp_path):
+    matrix, features, configs = subset
+    est = ColdStartPredictor(min_anchor_models=20, learner="blend").fit(matrix, features)
+    folder = est.save(tmp_path / "cold")
+    for path in folder.iterdir():
+        json.loads(path.read_text())  # every file is JSON: state and xgboost boosters
+    back = ColdStartPredictor.load(folder)
+    a, b = est.predict(features, configs[1]), back.predict(features, configs[1])
+    assert np.allclose(a["pred_ms"], b["pred_ms"]) and np.allclose(a["high_ms"], b["high_ms"])
+    with pytest.raises(ValueError, match="version-stable"):
+        ColdStartPredictor(learner="hgb", min_anchor_models=20).fit(matrix, features).save(tmp_path / "x")
+
+
+def test_conformal_quantile_rank():
+    assert conformal_quantile(np.arange(1, 10), 0.1) == 9  # ceil(10 * 0.9) = 9th of 9
+    assert conformal_quantile(np.arange(1, 20), 0.1) == 18
+    assert conformal_quantile(np.arange(1, 6), 0.1) == float("inf")  # too few for 90 %
+
+
+def test_row_keys_adapter_for_every_row_label_form():
+    values = pd.DataFrame({"c": [1.0, 2.0]}, index=["resnet50", "convnext_tiny@288"])
+    models = pd.DataFrame({"input_size": [224, 288]}, index=values.index)
+    keys = row_keys(_Matrix(values, models, pd.DataFrame(index=["c"])))
+    assert keys.values.tolist() == [["resnet50", 224], ["convnext_tiny", 288]]
+    multi = pd.MultiIndex.from_tuples([("resnet50", 224), ("convnext_tiny", 288)])
+    keys = row_keys(_Matrix(values.set_axis(multi), models.set_axis(multi), pd.DataFrame(index=["c"])))
+    assert keys["model"].tolist() == ["resnet50", "convnext_tiny"]
+    named = models.assign(model=["a", "b"])
+    assert row_keys(_Matrix(values, named, pd.DataFrame(index=["c"])))["model"].tolist() == ["a", "b"]
