@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.evaluation.protocols import Split, canonical_protocol, make_splits
+from predictor.evaluation.protocols import Split, canonical_protocol, forward_view, make_splits
 from predictor.evaluation.result import EvaluationResult
 from predictor.service.predict import answer, prepare_target
 from predictor.service.target import Target
@@ -138,7 +138,9 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
     preds: list[tuple] = []
     for split in splits:
         sub = matrix.subset(configs=list(split.sources) + [split.target])
-        if align:
+        if split.as_of is not None:  # forward: sources as of T, the target from T on
+            sub = forward_view(sub, split)
+        elif align:
             sub = sub.aligned_to(split.target)
         target = _target_of(configs, split.target)
         prepared = prepare_target(sub.without([split.target]), target)
@@ -235,7 +237,7 @@ def _prediction_frame(chunks: list[tuple]) -> pd.DataFrame:
 def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
              ks: Sequence[int] = DEFAULT_KS, n_draws: int = 3, seed: int = 0,
              targets: Sequence[str] | None = None, coverage: float = 0.9, n_jobs: int = 1,
-             intervals: bool = True, align: bool | None = None,
+             intervals: bool = True, align: bool | None = None, references: bool = True,
              **protocol_kw: Any) -> EvaluationResult:
     """Cross-device validation of ``methods`` on ``matrix`` under ``protocol``.
 
@@ -247,18 +249,22 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
 
     ``align`` reads the sources of each target as of the dates its values were measured
     (:meth:`LatencyMatrix.aligned_to`), the situation of a user who measures a new device against
-    today's sources. Default: on, except for ``time_split``, whose sources must stay before the
+    today's sources. Default: on, except for ``forward``, whose sources are read as of its
     cutoff.
+
+    ``references`` adds, per target, the in-sample single-source oracle and the test–retest rate
+    of its own re-profiles (``predictor.evaluation.references``): references, not bounds.
     """
     protocol = canonical_protocol(protocol)
     if align is None:
-        align = protocol != "time_split"
+        align = protocol != "forward"
     ks = tuple(sorted(set(int(k) for k in ks)))
     if any(k < 0 for k in ks):
         raise ValueError(f"k must be >= 0, got {ks}")
     factories = _method_factories(methods)
     splits = make_splits(matrix.configs, protocol, targets=targets, models=matrix.models,
-                         values=matrix.values, **protocol_kw)
+                         values=matrix.values, history=getattr(matrix, "history", None),
+                         **protocol_kw)
     groups: dict[tuple[str, ...], list[Split]] = defaultdict(list)
     for split in splits:
         groups[split.sources].append(split)
@@ -276,6 +282,11 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
     preds = [out[1] for out in outs if len(out[1])]
     skipped = [s for out in outs for s in out[2]]
     predictions = (pd.concat(preds, ignore_index=True) if preds else _prediction_frame([]))
+    refs = None
+    if references:  # beside every score: what the data say of each target (references.py)
+        from predictor.evaluation.references import split_references
+
+        refs = split_references(matrix, splits, align=bool(align))
     for column in ("protocol", "method", "target", "target_device", "target_tier", "family"):
         predictions[column] = predictions[column].astype("category")
     return EvaluationResult(
@@ -284,7 +295,8 @@ def evaluate(matrix: Any, methods: Any = "all", protocol: str = "lodo",
         protocol=protocol, methods=list(factories), ks=ks, n_draws=n_draws, seed=seed,
         coverage=coverage, protocol_kw={**{k: str(v) for k, v in protocol_kw.items()},
                                         "align": str(bool(align))},
-        matrix_info=_matrix_info(matrix))
+        matrix_info=_matrix_info(matrix),
+        references=refs if refs is not None else pd.DataFrame())
 
 
 def _matrix_info(matrix: Any) -> dict[str, Any]:
