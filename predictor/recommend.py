@@ -45,6 +45,8 @@ class Evidence:
     family_mape: dict[str, Estimate] = field(default_factory=dict)
     flops_pair_error: Estimate | None = None
     noise_median_abs_log_ratio: Estimate | None = None
+    #: target tier → measure → what stands in for the measured quantity (a proxy's note)
+    transfer_proxy: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Evidence":
@@ -61,7 +63,9 @@ class Evidence:
     @classmethod
     def from_experiment(cls, analyses: dict[str, Any]) -> "Evidence":
         ev = cls()
-        for key, value in (analyses.get("transfer") or {}).items():
+        transfer = analyses.get("transfer") or {}
+        bases = transfer.get("_basis") or {}
+        for key, value in transfer.items():
             source_target, _, measure = key.partition(".")
             if "_to_" in source_target and measure in MEASURES and value:
                 target = source_target.split("_to_")[1]
@@ -69,6 +73,11 @@ class Evidence:
                 est = estimate_from(value)
                 if current is None or est.value > current.value:  # best source tier
                     ev.transfer_rho[target][measure] = est
+                    basis = bases.get(key) or {}
+                    if basis.get("basis") == "proxy":
+                        ev.transfer_proxy.setdefault(target, {})[measure] = basis.get("note", "")
+                    else:
+                        ev.transfer_proxy.get(target, {}).pop(measure, None)
         pred = analyses.get("predictability") or {}
         for row in pred.get("k_curve", []):
             ev.k_mape.setdefault(row["tier"], {})[int(row["k"])] = Estimate(
@@ -157,6 +166,9 @@ def recommend(evidence: Evidence, families: list[str], target_tier: str,
     if rhos:
         rank_by, rank_rho = max(rhos.items(), key=lambda kv: kv[1].value)
         figures += [(f"transfer ρ to {target_tier}, {m}", str(e)) for m, e in rhos.items()]
+        proxy = evidence.transfer_proxy.get(target_tier, {}).get(rank_by)
+        if proxy:
+            notes.append(f"the transfer evidence for {rank_by} is a proxy: {proxy}")
     else:
         notes.append(f"no cross-tier evidence for tier '{target_tier}': rankings must be measured there")
     fe = evidence.flops_pair_error
@@ -194,7 +206,9 @@ def recommend(evidence: Evidence, families: list[str], target_tier: str,
             elif affordable:
                 k = affordable[-1]
                 notes.append(f"no k within budget reaches MAPE ≤ {target_mape:g} % "
-                             f"(upper CI); best affordable k = {k}")
+                             f"(upper CI); best affordable k = {k}" if budget is not None else
+                             f"no evaluated k reaches MAPE ≤ {target_mape:g} % (upper CI); "
+                             f"largest evaluated k = {k}")
             else:
                 smallest = min((kk for kk in curve if kk > 0), default=min(curve))
                 notes.append(f"budget {budget} is below the smallest evaluated k ({smallest}): "

@@ -148,8 +148,14 @@ class AnalysisResult:
         return pd.DataFrame(rows)
 
     def evidence(self) -> dict[str, Any]:
-        """JSON-ready headline numbers (what ``effbench recommend`` reads back)."""
-        return {k: estimate_dict(e) for k, e in self.estimates().items()}
+        """JSON-ready headline numbers (what ``effbench recommend`` reads back); ``_basis`` names
+        the findings that are not plain measurements (a proxy, true by construction, …)."""
+        out: dict[str, Any] = {k: estimate_dict(e) for k, e in self.estimates().items()}
+        bases = {k: {"basis": f.basis, "note": f.basis_note} for k, f in self.findings().items()
+                 if f.basis != MEASURED}
+        if bases:
+            out["_basis"] = bases
+        return out
 
     def summary(self) -> str:
         lines = [f"{self.name}:"]

@@ -88,7 +88,8 @@ def _evidence_file(tmp_path):
     est = {"value": 0.9, "low": 0.85, "high": 0.95, "n": 12}
     raw = {"analyses": {
         "transfer": {"gpu_to_edge.frm": est, "cpu_to_edge.frm": {**est, "value": 0.5},
-                     "overall.frm": est, "gpu_to_edge.frm_gain": est},
+                     "overall.frm": est, "gpu_to_edge.frm_gain": est,
+                     "_basis": {"gpu_to_edge.frm": {"basis": "proxy", "note": "timm throughput"}}},
         "predictability": {"k_curve": [{"tier": "edge", "k": 1, "n_targets": 3, "mape": 30.0,
                                         "ci_low": 25.0, "ci_high": 35.0},
                                        {"tier": "edge", "k": 5, "n_targets": 3, "mape": 12.0,
@@ -111,6 +112,8 @@ def test_evidence_json_round_trip_and_errors(tmp_path):
         Evidence.from_json(bad)
     ev = Evidence.from_json(_evidence_file(tmp_path))
     assert ev.transfer_rho["edge"]["frm"].value == 0.9          # best source tier kept
+    assert "throughput" in ev.transfer_proxy["edge"]["frm"]
+    assert any("is a proxy: timm throughput" in n for n in recommend(ev, ["transformer"], "edge").notes)
     assert "frm_gain" not in ev.transfer_rho["edge"]              # a difference, not a measure
     assert ev.k_mape["edge"][5].high == 14.0
     assert ev.family_mape["transformer"].n == 4
