@@ -66,10 +66,13 @@ def cpu_like_attention() -> Iterator[None]:
     flash = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
     def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kw):
-        if flash is not None and query.device.type == "meta" and not kw.get("enable_gqa"):
+        # the CPU flash kernel takes (batch, heads, tokens, dim); CPU runs anything else (3-D
+        # inputs, grouped-query attention) through the math fallback, and so does this
+        if (flash is not None and query.device.type == "meta" and query.dim() == 4 and key.dim() == 4
+                and not kw.get("enable_gqa")):
             try:
                 return flash(query, key, value, dropout_p, is_causal, attn_mask=attn_mask, scale=scale)[0]
-            except (RuntimeError, TypeError, NotImplementedError):
+            except Exception:  # noqa: BLE001 - a shape the kernel rejects: as CPU would, fall back
                 pass
         return original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
                         scale=scale, **kw)

@@ -205,9 +205,14 @@ def default_input_size(target: TraceTarget) -> int:
     return 224
 
 
-def trace_target(target: TraceTarget, input_size: int | None = None) -> dict[str, Any]:
+def trace_target(target: TraceTarget, input_size: int | None = None,
+                 max_cpu_cost: float = 150e6) -> dict[str, Any]:
     """The features row of one target (TRACE_COLUMNS). Raises ``FeatureError`` (a
-    ValueError) with a one-line reason when it cannot be built or traced."""
+    ValueError) with a one-line reason when it cannot be built or traced.
+
+    A model the meta device cannot trace is traced on CPU only while parameters ×
+    (size / 224)² stays under ``max_cpu_cost`` (a ViT-H at 1024 px would take an hour
+    on two cores)."""
     from collectors.features.compute import FeatureError, compute_features
 
     start = time.perf_counter()
@@ -222,14 +227,23 @@ def trace_target(target: TraceTarget, input_size: int | None = None) -> dict[str
     build = _build_fn(target, size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        meta_params = None
         try:
             from collectors.features.meta import build_on_meta
 
-            row = compute_features(build_on_meta(build), size, model_id=target.model).to_row()
+            meta_model = build_on_meta(build)
+            meta_params = sum(p.numel() for p in meta_model.parameters())
+            row = compute_features(meta_model, size, model_id=target.model).to_row()
             row["traced_on"] = "meta"
         except Exception as meta_exc:  # noqa: BLE001 - any meta failure: try for real
             log.info("%s: meta trace failed (%s); tracing on CPU", target.model, meta_exc)
             from collectors.modelprep import randomize_batchnorm
+
+            cost = (meta_params or 0) * (size / 224) ** 2
+            if cost > max_cpu_cost:
+                detail = (str(meta_exc).strip().splitlines() or [type(meta_exc).__name__])[0]
+                raise FeatureError(f"{target.model}: meta trace failed ({detail}) and a CPU trace of "
+                                   f"{meta_params / 1e6:.0f} M params at {size}px would take too long") from meta_exc
 
             try:
                 model = build().eval()

@@ -131,7 +131,8 @@ def evaluate_coldstart(matrix, features: pd.DataFrame, metadata: pd.DataFrame | 
     params = {"protocols": list(protocols), "new_device": new_device, "k": k, "n_folds": n_folds,
               "estimators": {n: e.get_params() for n, (e, _) in estimators.items()},
               "n_rows": int(len(keys)), "n_configs": len(targets), "random_state": random_state}
-    return ColdStartResult(predictions=predictions, params_=params)
+    sources = (matrix.configs["source"].astype(str).to_dict() if "source" in matrix.configs else {})
+    return ColdStartResult(predictions=predictions, params_=params, sources={c: sources.get(c, "") for c in targets})
 
 
 def _within(ratio: np.ndarray, tol: float = 0.10) -> float:
@@ -178,6 +179,8 @@ class ColdStartResult:
 
     predictions: pd.DataFrame
     params_: dict[str, Any] = field(default_factory=dict)
+    #: configuration → its source (timm, aihub, local): metrics are averaged per source
+    sources: dict[str, str] = field(default_factory=dict)
     n_boot: int = 0
 
     def scores(self) -> pd.DataFrame:
@@ -187,18 +190,53 @@ class ColdStartResult:
         return self.params_
 
     def metrics(self) -> dict[str, float]:
-        out = {}
+        """Means over the configurations of each source: ``<protocol>/<target>/<estimator>/
+        <source>/<metric>`` (per configuration: :meth:`nested_metrics`)."""
+        s = self.scores()
+        if s.empty:
+            return {}
+        s = s.assign(source=s["config"].map(self.sources).fillna(""))
+        means = s.groupby(["protocol", "target", "estimator", "source"])[["within_10", "spearman", "coverage"]].mean()
+        return {f"{p}/{t}/{e}/{src}/{m}": float(v) for (p, t, e, src), row in means.iterrows()
+                for m, v in row.items()}
+
+    def nested_metrics(self, nested_by: str = "config") -> dict[str, dict[str, float]]:
+        """Per configuration (MLflow child runs via ``log_result(..., nested_by="config")``)."""
+        out: dict[str, dict[str, float]] = {}
         for r in self.scores().itertuples(index=False):
-            stem = f"{r.protocol}/{r.target}/{r.estimator}/{r.config}"
             for m in ("within_10", "spearman", "coverage"):
-                out[f"{stem}/{m}"] = float(getattr(r, m))
+                out.setdefault(str(getattr(r, nested_by)), {})[f"{r.protocol}/{r.target}/{r.estimator}/{m}"] = \
+                    float(getattr(r, m))
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"coldstart_predictions": self.predictions, "coldstart_scores": self.scores()}
 
     def figures(self) -> dict[str, Any]:
-        return {}
+        """Predicted vs measured, leave-family-out on the configuration with most predictions."""
+        p = self.predictions
+        if p.empty:
+            return {}
+        p = p[(p["protocol"] == p["protocol"].iloc[0]) & (p["target"] == "stored")]
+        config = p["config"].value_counts().idxmax()
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(4.5 * p["estimator"].nunique(), 4.5))
+        for i, (name, g) in enumerate(p[p["config"] == config].groupby("estimator")):
+            ax = fig.add_subplot(1, p["estimator"].nunique(), i + 1)
+            for fam, gf in g.groupby("family"):
+                ax.scatter(gf["y_ms"], gf["pred_ms"], s=6, label=fam)
+            lo, hi = g[["y_ms", "pred_ms"]].min().min(), g[["y_ms", "pred_ms"]].max().max()
+            ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+            ax.plot([lo, hi], [1.1 * lo, 1.1 * hi], "k:", lw=0.6)
+            ax.plot([lo, hi], [lo / 1.1, hi / 1.1], "k:", lw=0.6)
+            ax.set(xscale="log", yscale="log", xlabel="measured ms", ylabel="predicted ms", title=name)
+            ax.legend(fontsize=6)
+        fig.suptitle(f"{p['protocol'].iloc[0]}: {config}", fontsize=8)
+        return {"coldstart_scatter": fig}
 
     def summary(self, configs: Sequence[str] | None = None) -> str:
         s = self.scores()

@@ -36,7 +36,7 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from collectors.features.categories import CATEGORIES
-from predictor.coldstart.design import design, feature_names, join_features, row_keys
+from predictor.coldstart.design import design, join_features, row_keys
 
 __all__ = ["ColdStartPredictor", "LEARNERS", "conformal_quantile"]
 
