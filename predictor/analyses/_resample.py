@@ -29,6 +29,9 @@ N_BOOT = 200
 LEAVE_OUT = 0.05
 LEAVE_OUT_DRAWS = 20
 
+SHARE = (0.0, 1.0)
+RHO = (-1.0, 1.0)
+
 #: ``stat(model_weights (B × n_models), device_weights (B × n_devices) or None) -> (B,)``
 BatchStatistic = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
@@ -62,9 +65,12 @@ class Resampled:
 def resample(stat: BatchStatistic, n_models: int, n_devices: int | None = None, *,
              n_boot: int = N_BOOT, leave_out: float = LEAVE_OUT,
              leave_out_draws: int = LEAVE_OUT_DRAWS, seed: int = 0,
-             n: int | None = None) -> Resampled:
+             n: int | None = None, bounds: tuple[float, float] | None = None) -> Resampled:
     """Value (all weights 1), percentile CI over ``n_boot`` model (× device) resamples, and the
-    range over ``leave_out_draws`` draws that each leave out ``leave_out`` of the models."""
+    range over ``leave_out_draws`` draws that each leave out ``leave_out`` of the models.
+
+    ``bounds``: the statistic's natural range (a share in [0, 1], a ρ in [−1, 1]); the
+    re-centred interval is clipped to it."""
     rng = np.random.default_rng(seed)
     unit = "models" + (" × devices (two-way cluster bootstrap)" if n_devices else "")
     count = n_models if n is None else n
@@ -89,9 +95,8 @@ def resample(stat: BatchStatistic, n_models: int, n_devices: int | None = None, 
         # removing the bootstrap median's offset keeps the interval around what was measured
         q_lo, q_mid, q_hi = np.quantile(samples, [0.025, 0.5, 0.975])
         low, high = value - (q_mid - q_lo), value + (q_hi - q_mid)
-        # never beyond what any resample (or the data) gave: a share stays ≤ 1, a ρ ≤ 1
-        low = max(low, min(float(samples.min()), value))
-        high = min(high, max(float(samples.max()), value))
+        if bounds is not None:       # a share stays in [0, 1], a ρ in [−1, 1]
+            low, high = max(low, bounds[0]), min(high, bounds[1])
     else:
         low, high = float("nan"), float("nan")
     moved = moved[np.isfinite(moved)]
@@ -103,7 +108,9 @@ def resample(stat: BatchStatistic, n_models: int, n_devices: int | None = None, 
 def resample_many(stat: Callable[[np.ndarray, "np.ndarray | None"], dict[str, np.ndarray]],
                   n_models: int, n_devices: int | None = None, *, n_boot: int = N_BOOT,
                   leave_out: float = LEAVE_OUT, leave_out_draws: int = LEAVE_OUT_DRAWS,
-                  seed: int = 0, n: dict[str, int] | None = None) -> dict[str, Resampled]:
+                  seed: int = 0, n: dict[str, int] | None = None,
+                  bounds: Callable[[str], "tuple[float, float] | None"] | None = None
+                  ) -> dict[str, Resampled]:
     """:func:`resample` for a statistic that returns many named values at once (one pass over
     the replicates instead of one per value: the frontier of every pair costs the same for
     F1, precision, recall and runs saved)."""
@@ -121,7 +128,8 @@ def resample_many(stat: Callable[[np.ndarray, "np.ndarray | None"], dict[str, np
     for name in first:
         out[name] = resample(lambda wm, wd, name=name: call(wm, wd)[name], n_models, n_devices,
                              n_boot=n_boot, leave_out=leave_out, leave_out_draws=leave_out_draws,
-                             seed=seed, n=(n or {}).get(name))
+                             seed=seed, n=(n or {}).get(name),
+                             bounds=bounds(name) if bounds is not None else None)
     return out
 
 
@@ -260,6 +268,6 @@ class RankUnits:
             yield bucket, w, np.abs(bucket.ranks(w, a) - bucket.ranks(w, b))
 
 
-__all__ = ["BatchStatistic", "LEAVE_OUT", "LEAVE_OUT_DRAWS", "N_BOOT", "RankUnits", "Resampled",
+__all__ = ["BatchStatistic", "LEAVE_OUT", "LEAVE_OUT_DRAWS", "N_BOOT", "RHO", "SHARE", "RankUnits", "Resampled",
            "bootstrap_weights", "leave_out_weights", "resample", "resample_many", "unit_device_weights",
            "weighted_mean"]

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from predictor.analyses._base import (BY_CONSTRUCTION, MEASURED, NOT_COMPARABLE, PROXY,
+from predictor.analyses._base import (BY_CONSTRUCTION, NOT_COMPARABLE, PROXY,
                                       UNTESTABLE, Finding, _fmt)
 
 SUPPORTED = "supported"

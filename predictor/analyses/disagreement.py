@@ -34,7 +34,8 @@ from predictor.analyses._data import StudyData, config_label, flops_of, measure_
 from predictor.analyses._profiles import RUN_TO_RUN, profile_pairs
 from predictor.analyses._rank import column_pearson
 from predictor.analyses._registry import register_analysis
-from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RankUnits,
+from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RHO, SHARE,
+                                          RankUnits,
                                           resample, resample_many, unit_device_weights,
                                           weighted_mean)
 from predictor.metrics import bootstrap_ci
@@ -86,12 +87,13 @@ class DisagreementResult(AnalysisResult):
     n_models: int = 0
     n_devices: int = 0
 
-    def _resample(self, fn, n: int) -> Finding:
+    def _resample(self, fn, n: int, bounds=SHARE) -> Finding:
         p = self.parameters
         return Finding.from_resampled(resample(
             fn, self.n_models, self.n_devices, n_boot=p.get("n_boot", N_BOOT),
             leave_out=p.get("leave_out", LEAVE_OUT),
-            leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0), n=n))
+            leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0), n=n,
+            bounds=bounds))
 
     def _case_stats(self, mm: _Measure, wm: np.ndarray, wd: np.ndarray | None):
         """Per replicate: (share of configurations with a case, share of cells that are cases)."""
@@ -147,11 +149,12 @@ class DisagreementResult(AnalysisResult):
             self.n_models, self.n_devices, n_boot=p.get("n_boot", N_BOOT),
             leave_out=p.get("leave_out", LEAVE_OUT),
             leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0),
-            n={"share_configs_with_case": n_cfg, "share_cells_case": len(cells)})
+            n={"share_configs_with_case": n_cfg, "share_cells_case": len(cells)},
+            bounds=lambda _: SHARE)
         out.update({k: Finding.from_resampled(r) for k, r in both.items()})
         out["pair_decision_error"] = self._resample(
             lambda wm, wd: self._pair_error(mm, wm, wd), n_cfg)
-        out["spearman_flops_vs_measured"] = self._resample(mm.units.mean_spearman, n_cfg)
+        out["spearman_flops_vs_measured"] = self._resample(mm.units.mean_spearman, n_cfg, RHO)
         methods = {"share_configs_with_case": f"{what}: configurations with a |Δrank| ≥ {thr}",
                    "share_cells_case": f"{what}: (configuration, model) cells with |Δrank| ≥ {thr}",
                    "pair_decision_error": f"{what}: model pairs where the lower-FLOPs model is "

@@ -22,7 +22,7 @@ import pandas as pd
 from predictor.analyses._base import UNTESTABLE, AnalysisResult, Finding
 from predictor.analyses._data import StudyData, model_column
 from predictor.analyses._registry import register_analysis
-from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, resample_many,
+from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, SHARE, resample_many,
                                           unit_device_weights, weighted_mean)
 
 
@@ -138,7 +138,7 @@ class ParetoResult(AnalysisResult):
                                   n_boot=p.get("n_boot", N_BOOT),
                                   leave_out=p.get("leave_out", LEAVE_OUT),
                                   leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS),
-                                  seed=p.get("seed", 0), n=n)
+                                  seed=p.get("seed", 0), n=n, bounds=lambda _: SHARE)
             for key, r in found.items():
                 prefix = key.rsplit(".", 1)[0]
                 sel = self.pairs[masks[prefix]]

@@ -198,12 +198,13 @@ class PredictabilityResult(AnalysisResult):
                          "mape": e.value, "ci_low": e.low, "ci_high": e.high})
         return pd.DataFrame(rows)
 
-    def _resample(self, fn, n: int) -> Finding:
+    def _resample(self, fn, n: int, bounds: tuple[float, float]) -> Finding:
         p = self.parameters
         return Finding.from_resampled(resample(
             fn, len(self.models), len(self.devices), n_boot=p.get("n_boot", N_BOOT),
             leave_out=p.get("leave_out", LEAVE_OUT),
-            leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0), n=n))
+            leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS), seed=p.get("seed", 0), n=n,
+            bounds=bounds))
 
     def _krt_finding(self, variant: str) -> Finding:
         sel = self.krt[self.krt["variant"] == variant] if len(self.krt) else self.krt
@@ -218,7 +219,7 @@ class PredictabilityResult(AnalysisResult):
                           [1.0 / n_draws[t] for (t, _), _ in units])
         what = ("plain KRT: best single source, no same-setup preference" if variant == "plain"
                 else "effbench KRT: sources of the target's runtime|precision first")
-        f = self._resample(_r2_stat(p), sel["target"].nunique())
+        f = self._resample(_r2_stat(p), sel["target"].nunique(), (-np.inf, 1.0))
         return replace(f, method=f"{what}; k = 1, leave-one-device-out, log r² of the models "
                                  f"not given, mean over {sel['target'].nunique()} targets")
 
@@ -240,7 +241,8 @@ class PredictabilityResult(AnalysisResult):
                                 [g["ape"].to_numpy() for _, g in units],
                                 [g["ape"].to_numpy() for _, g in units],
                                 [self.devices.get_loc(g["device"].iloc[0]) for _, g in units])
-            f = self._resample(_mape_stat(pad, len(self.devices)), grp["device"].nunique())
+            f = self._resample(_mape_stat(pad, len(self.devices)), grp["device"].nunique(),
+                               (0.0, np.inf))
             out[f"mape_{fam}"] = replace(f, method=(
                 f"{self.best_method}, k = {self.k}, leave-one-device-out; MAPE % of the models "
                 f"not given, mean over {grp['device'].nunique()} held-out devices"))

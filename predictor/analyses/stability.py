@@ -25,7 +25,7 @@ from predictor.analyses._data import StudyData, flops_of
 from predictor.analyses._profiles import (DRIFT, RUN_TO_RUN, config_key, profile_pairs,
                                           stability_units)
 from predictor.analyses._registry import register_analysis
-from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RankUnits,
+from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RHO, RankUnits,
                                           resample, unit_device_weights, weighted_mean)
 from predictor.metrics import bootstrap_ci, mean_ci
 
@@ -72,7 +72,7 @@ class NoiseResult(AnalysisResult):
                 sel = self.platforms[(self.platforms["kind"] == kind)
                                      & (self.platforms["measure"] == measure)]
                 r = resample(ru.mean_spearman, self.n_models, self.n_devices,
-                             n=int(sel["platform"].nunique()), **_resample_params(p))
+                             n=int(sel["platform"].nunique()), bounds=RHO, **_resample_params(p))
                 out[key] = Finding.from_resampled(
                     r, method=f"mean Spearman ρ over {sel['platform'].nunique()} platforms "
                               f"({len(sel)} rankings), {what}")
@@ -167,7 +167,7 @@ class RuntimeResult(AnalysisResult):
 
         n_dev = len(set(self.pairs.loc[mask, "device"]))
         r = resample(fn, self.n_models, self.n_devices if n_dev > 1 else None,
-                     n=int(mask.sum()), **_resample_params(self.parameters))
+                     n=int(mask.sum()), bounds=RHO, **_resample_params(self.parameters))
         return Finding.from_resampled(r, method=f"mean Spearman ρ over {int(mask.sum())} "
                                                 f"runtime pairs on {n_dev} device(s)")
 

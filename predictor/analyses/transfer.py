@@ -32,7 +32,7 @@ import pandas as pd
 from predictor.analyses._base import BY_CONSTRUCTION, PROXY, AnalysisResult, Finding
 from predictor.analyses._data import StudyData, config_terms, flops_of
 from predictor.analyses._registry import register_analysis
-from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RankUnits,
+from predictor.analyses._resample import (LEAVE_OUT, LEAVE_OUT_DRAWS, N_BOOT, RHO, RankUnits,
                                           resample_many, unit_device_weights, weighted_mean)
 from predictor.compound import DEVICE_INVARIANT_TERMS, FRM_TERMS
 
@@ -80,7 +80,8 @@ class TransferResult(AnalysisResult):
                               self.n_devices if p.get("devices", True) else None,
                               n_boot=p.get("n_boot", N_BOOT), leave_out=p.get("leave_out", LEAVE_OUT),
                               leave_out_draws=p.get("leave_out_draws", LEAVE_OUT_DRAWS),
-                              seed=p.get("seed", 0), n=n)
+                              seed=p.get("seed", 0), n=n,
+                              bounds=lambda key: None if key.split(".", 1)[1] in GAINS else RHO)
         out: dict[str, Finding] = {}
         for key, r in found.items():
             scope, stat = key.split(".", 1)

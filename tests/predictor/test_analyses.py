@@ -17,7 +17,7 @@ from predictor.analyses.disagreement import cohens_d, flops_disagreement, pair_d
 from predictor.analyses.pareto import _Frontiers, pareto_transfer
 from predictor.analyses.predictability import log_r2
 from predictor.analyses.variance import anova_shares
-from predictor.metrics import Estimate, pareto_front, set_agreement, spearman
+from predictor.metrics import pareto_front, set_agreement, spearman
 
 
 def one_config(latency, flops, top1=None, second=None) -> StudyData:
