@@ -51,7 +51,7 @@ def _truth(store, device: str) -> pd.DataFrame:
 
     rows = store.measurements()
     m = build_matrix(rows[rows["device"] == device], min_models=15)
-    long = m.values.stack().rename("true").reset_index()
+    long = m.values.stack().dropna().rename("true").reset_index()
     long = long.merge(m.models[["model", "input_size"]], left_on="row", right_index=True)
     return long.merge(m.configs[["runtime", "precision"]], left_on="config", right_index=True)
 

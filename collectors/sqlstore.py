@@ -41,8 +41,8 @@ from sqlalchemy.engine import make_url
 
 from collectors import workspace
 from collectors.schema import COLUMNS, coerce_dtypes, empty_frame
-from collectors.store import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,
-                              StoreError, latest_view)
+from collectors.store_base import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,
+                                   StoreError, latest_view)
 
 #: Which table holds each data table's Arrow schema and key.
 REGISTRY = "effbench_tables"

@@ -1,8 +1,9 @@
 """Where measurements live.
 
-``MeasurementStore`` is the interface the rest of effbench talks to; ``ParquetStore`` is the
-embedded implementation (a folder of Parquet part files per table). As with Optuna's storages,
-a shared SQL or object-store backend can come later without touching importers or predictors.
+``MeasurementStore`` (:mod:`collectors.store_base`) is the interface the rest of effbench talks
+to; ``ParquetStore`` is the embedded implementation (a folder of Parquet part files per table)
+and ``collectors.sqlstore.SQLStore`` the shared PostgreSQL one; :func:`open_store` chooses by
+the path or URL, as Optuna's storages do.
 
 Why part files: an append never rewrites what is already stored, so a crash mid-write loses at
 most the part in flight, and that part is written to a temporary name and renamed into place
@@ -12,13 +13,10 @@ importers running at once cannot both add the same rows.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,62 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from collectors.schema import CONFIG_KEY, COLUMNS, coerce_dtypes, empty_frame
-
 from collectors import workspace
+from collectors.schema import COLUMNS, coerce_dtypes, empty_frame
+from collectors.store_base import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,  # noqa: F401
+                                   StoreError, latest_view, store_snapshot)
 
 #: The default store folder at import time (see :func:`store_path`, which reads the environment).
 DEFAULT_STORE = workspace.store_path()
-MEASUREMENTS = "measurements"
-
-#: Identity columns of the auxiliary tables: a row whose key is already stored is not added again.
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    MEASUREMENTS: ("record_id",),
-    "features": ("model", "input_size"),
-    "accuracy": ("model", "source_model", "source", "img_size"),  # timm evaluates a checkpoint at several sizes
-    "timm_macs": ("model", "input_size"),
-    "failures": ("failure_id",),
-}
-
-
-class StoreError(ValueError):
-    """The store folder is unusable (not a store, unreadable part file)."""
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    table: str
-    added: int
-    skipped_existing: int
-
-    def summary(self) -> str:
-        return f"{self.table}: {self.added} rows added, {self.skipped_existing} already stored"
-
-
-class MeasurementStore(ABC):
-    """The store interface: append tidy frames, read them back as pandas."""
-
-    @abstractmethod
-    def append(self, df: pd.DataFrame, table: str = MEASUREMENTS) -> AppendResult: ...
-
-    @abstractmethod
-    def read(self, table: str = MEASUREMENTS, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
-
-    def measurements(self, latest: bool = False, **equals: object) -> pd.DataFrame:
-        """Measurements, optionally only the newest per configuration, filtered by column == value."""
-        df = self.read(MEASUREMENTS)
-        for column, value in equals.items():
-            df = df[df[column].isin(value if isinstance(value, (list, tuple, set)) else [value])]
-        return latest_view(df) if latest else df.reset_index(drop=True)
-
-
-def latest_view(df: pd.DataFrame) -> pd.DataFrame:
-    """The newest measurement per configuration; older re-profiles stay in the store as noise data."""
-    if df.empty:
-        return df.reset_index(drop=True)
-    key = [c for c in CONFIG_KEY if c in df]
-    ordered = df.sort_values(["measured_at", "imported_at", "record_id"], kind="stable")
-    return ordered.drop_duplicates(key, keep="last").sort_index().reset_index(drop=True)
 
 
 class ParquetStore(MeasurementStore):
@@ -114,10 +63,19 @@ class ParquetStore(MeasurementStore):
         frames = []
         for part in parts:
             try:
-                frames.append(pq.read_table(part, columns=list(columns) if columns else None))
+                # a part written before a table gained a column simply lacks it: read what
+                # it has, and let the concatenation fill the rest with nulls
+                wanted = ([c for c in columns if c in pq.read_schema(part).names]
+                          if columns else None)
+                frames.append(pq.read_table(part, columns=wanted))
             except (OSError, pa.ArrowException) as exc:
                 raise StoreError(f"{part}: unreadable part file ({exc})") from None
         df = pa.concat_tables(frames, promote_options="default").to_pandas()
+        for column in columns or ():
+            if column not in df:  # asked for, in no part yet
+                df[column] = None
+        if columns:
+            df = df[list(columns)]
         if table == MEASUREMENTS and columns is None:
             df = coerce_dtypes(df)
         return df
@@ -188,19 +146,6 @@ def copy_store(source: MeasurementStore, dest: MeasurementStore | str | os.PathL
 
 _MANGLED_URL = re.compile(r"^(postgres(?:ql)?(?:\+psycopg)?):/(?!/)")
 _URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://")
-
-
-def store_snapshot(store_or_frame: MeasurementStore | pd.DataFrame) -> str:
-    """A short id of a store's content: hash of its sorted record ids plus the row count.
-
-    Logged with every run and printed in every report, so that a number can be traced to the
-    data it came from; also the key of the caches derived from a store (``auto``'s choice).
-    """
-    frame = (store_or_frame if isinstance(store_or_frame, pd.DataFrame)
-             else store_or_frame.read(MEASUREMENTS, columns=["record_id"]))
-    ids = sorted(frame["record_id"].astype(str)) if "record_id" in frame else []
-    digest = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
-    return f"{digest}-{len(frame)}rows"
 
 
 def _as_url(value: str | os.PathLike[str] | None) -> str | None:

@@ -60,6 +60,10 @@ class TrackableResult(Protocol):
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """``uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite file (its folder is created)."""
     uri = uri or workspace.tracking_uri()
+    if uri.startswith(("postgresql://", "postgres://")):
+        from collectors.sqlstore import driver_url  # psycopg 3, not MLflow's default psycopg2
+
+        uri = driver_url(uri)
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)

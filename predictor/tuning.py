@@ -44,35 +44,16 @@ class TuningError(ValueError):
     """Unknown method/objective, too few devices, or a study created for something else."""
 
 
-def _learned_space(trial: optuna.Trial) -> dict:
-    return {"n_top": trial.suggest_int("n_top", 1, 6),
-            "setup_weight": trial.suggest_float("setup_weight", 0.0, 10.0),
-            "offset_weight": trial.suggest_float("offset_weight", 0.0, 0.5)}
+def spaces() -> dict[str, Callable[[optuna.Trial], dict]]:
+    """Search spaces by method name, from the method registry (``predictor.methods.spaces``)."""
+    import predictor.methods.spaces  # noqa: F401  (attaches the spaces to the registry)
+    from predictor.methods import SPECS
+
+    return {name: spec.space for name, spec in SPECS.items() if spec.space is not None}
 
 
-SPACES: dict[str, Callable[[optuna.Trial], dict]] = {
-    "xgboost": lambda t: {**_learned_space(t),
-                          "n_estimators": t.suggest_int("n_estimators", 30, 300, log=True),
-                          "max_depth": t.suggest_int("max_depth", 2, 5),
-                          "learning_rate": t.suggest_float("learning_rate", 0.02, 0.3, log=True),
-                          "min_child_weight": t.suggest_float("min_child_weight", 1.0, 30.0, log=True)},
-    "sklearn": lambda t: {**_learned_space(t),
-                          "estimator": t.suggest_categorical("estimator", ["ridge", "hgb"]),
-                          "alpha": t.suggest_float("alpha", 1e-2, 100.0, log=True),
-                          "max_iter": t.suggest_int("max_iter", 30, 300, log=True),
-                          "max_depth": t.suggest_int("max_depth", 2, 5),
-                          "learning_rate": t.suggest_float("learning_rate", 0.02, 0.3, log=True),
-                          "l2_regularization": t.suggest_float("l2_regularization", 1e-3, 10.0, log=True)},
-    "statsmodels": lambda t: {**_learned_space(t),
-                              "family_effects": t.suggest_categorical("family_effects", [True, False])},
-    "lowrank": lambda t: {"rank": t.suggest_int("rank", 1, 6),
-                          "alpha": t.suggest_float("alpha", 1e-3, 10.0, log=True),
-                          "target_alpha": t.suggest_float("target_alpha", 1e-3, 10.0, log=True)},
-    "krt": lambda t: {"scope": t.suggest_categorical("scope", ["global", "family"]),
-                      "prefer_same_setup": t.suggest_categorical("prefer_same_setup", [True, False])},
-    "rank": lambda t: {"consensus": t.suggest_categorical("consensus", [True, False]),
-                       "calibration": t.suggest_categorical("calibration", ["isotonic", "ratio"])},
-}
+#: the tunable methods' spaces at import time (the registry is the source of truth)
+SPACES = spaces()
 
 
 def storage_url(storage: str | None) -> str:

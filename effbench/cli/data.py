@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from effbench.cli._app import app, console, one_line_errors
+from effbench.cli.options import StoreOption  # noqa: F401  (also imported by collect)
 
 data_app = typer.Typer(help="Import or fetch public measurement sets.", no_args_is_help=True)
 store_app = typer.Typer(help="Inspect and export the measurement store.", no_args_is_help=True)
@@ -17,7 +18,6 @@ app.add_typer(data_app, name="data")
 app.add_typer(store_app, name="store")
 
 # A string, not a Path: a Path folds the '//' of a postgresql:// URL.
-StoreOption = Annotated[Optional[str], typer.Option("--store", help="Store folder or postgresql:// URL (default: $EFFBENCH_STORE or ./effbench-data/store).")]
 
 
 def _existing_store(where: Optional[str]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,7 +11,8 @@ STORE_HELP = ("Measurement store: a folder (Parquet) or a postgresql:// URL "
 TRACKING_HELP = ("MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                  "sqlite:///$EFFBENCH_HOME/mlflow.db).")
 
-StoreOption = Annotated[Optional[Path], typer.Option("--store", help=STORE_HELP)]
+#: a ``str``, not a ``Path``: ``Path`` squashes the ``//`` of a ``postgresql://`` URL
+StoreOption = Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)]
 TrackingOption = Annotated[Optional[str], typer.Option("--tracking-uri", help=TRACKING_HELP)]
 
 __all__ = ["STORE_HELP", "StoreOption", "TRACKING_HELP", "TrackingOption"]

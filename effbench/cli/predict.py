@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from effbench.cli._app import app, console, err_console, one_line_errors
-from effbench.cli.options import TRACKING_HELP, StoreOption
+from effbench.cli.options import StoreOption, TrackingOption
 from predictor.methods.registry import method_help
 
 def _open(store: Optional[Path]):
@@ -20,11 +20,23 @@ def _open(store: Optional[Path]):
 
     handle = open_store(store)
     if not handle.tables():
-        where = store_path(store)
-        what = "does not exist" if not Path(str(where)).exists() else "holds no measurements"
+        where = getattr(handle, "url", None) or store_path(store)
+        missing = not getattr(handle, "url", None) and not Path(str(where)).exists()
+        what = "does not exist" if missing else "holds no measurements"
         raise StoreError(f"{where}: the store {what} (run `effbench data import aihub|timm PATH` "
                          "or `effbench run` first)")
     return handle
+
+
+def _tuned(method: str) -> dict:
+    """``effbench tune``'s saved best parameters of ``method``; an error if it was never tuned."""
+    from predictor.tuning import load_best, tuned_dir
+
+    params = load_best(method)
+    if not params:
+        raise ValueError(f"--tuned: no tuned parameters for {method!r} in {tuned_dir()} "
+                         f"(run `effbench tune --method {method}` first)")
+    return params
 
 
 @app.command()
@@ -49,7 +61,9 @@ def predict(
     model_uri: Optional[str] = typer.Option(None, "--model-uri",
                                             help="Registered model, e.g. models:/NAME/latest."),
     coverage: float = typer.Option(0.9, "--coverage", help="Prediction-interval coverage."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help=TRACKING_HELP),
+    tuned: bool = typer.Option(False, "--tuned", help="Use the best parameters `effbench tune` "
+                               "saved for --method ($EFFBENCH_HOME/tuned/<method>.json)."),
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Predict every model's latency on a target configuration from a few measured ones."""
     from predictor.service import VALUE_COLUMN, predict_from_known, predict_store, read_known
@@ -68,7 +82,8 @@ def predict(
                                     coverage, metric)
     else:
         result = predict_store(_open(store), known, device, runtime, precision, method=method,
-                               models=wanted, metric=metric, coverage=coverage)
+                               models=wanted, metric=metric, coverage=coverage,
+                               params=_tuned(method) if tuned else None)
     table = result.table()
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
@@ -87,7 +102,9 @@ def train(
     name: Optional[str] = typer.Option(None, "--name", help="Registered model name "
                                        "(default effbench-<method>-<metric>)."),
     metric: str = typer.Option("latency", "--metric", help="latency|memory"),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help=TRACKING_HELP),
+    tuned: bool = typer.Option(False, "--tuned", help="Use the best parameters `effbench tune` "
+                               "saved for --method ($EFFBENCH_HOME/tuned/<method>.json)."),
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Pre-train a transfer method on the whole store and register it as an MLflow model."""
     from collectors.store import store_snapshot
@@ -98,7 +115,8 @@ def train(
 
     handle = _open(store)
     matrix = matrix_from_store(handle, metric=metric)
-    est = make_method(method)
+    params = _tuned(method) if tuned else {}
+    est = make_method(method, **params)
     if hasattr(est, "fit_source"):
         if "warm_start" in est.get_params():
             est.set_params(warm_start=True)
@@ -106,7 +124,8 @@ def train(
         est.fit_source(make_design(matrix, None))
     name = name or f"effbench-{method}-{metric}"
     uri = log_trained_model(est, name, matrix, method, tracking_uri=tracking_uri,
-                            params={"data_snapshot": store_snapshot(handle)})
+                            params={"data_snapshot": store_snapshot(handle),
+                                    **{f"param.{k}": v for k, v in params.items()}})
     console.print(f"registered {uri} ({matrix.values.shape[0]} models x "
                   f"{matrix.values.shape[1]} configurations)", highlight=False)
 
@@ -142,7 +161,7 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write every held-out "
                                        "prediction (tidy CSV) here."),
     run_name: Optional[str] = typer.Option(None, "--run-name", help="MLflow run name."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help=TRACKING_HELP),
+    tracking_uri: TrackingOption = None,
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not log to MLflow."),
 ) -> None:
     """Cross-device validation of transfer methods; prints the table and logs one MLflow run."""
@@ -196,7 +215,7 @@ def evaluate(
 @app.command()
 @one_line_errors
 def ui(
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri"),
+    tracking_uri: TrackingOption = None,
     port: int = typer.Option(5000, "--port"),
 ) -> None:
     """Start the MLflow UI on the tracking store (light mode: one worker, no job execution);

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from effbench.cli.options import StoreOption, TrackingOption
 from effbench.cli._app import app, console, one_line_errors
 
 
@@ -25,7 +26,7 @@ def tune(
     n_trials: Annotated[int, typer.Option("--n-trials", help="Trials this worker runs.")] = 20,
     k: Annotated[int, typer.Option("--k", help="Known models per target.")] = 5,
     objective: Annotated[str, typer.Option("--objective", help="within10|spearman|mape")] = "within10",
-    store: Annotated[Optional[str], typer.Option("--store", help="Store folder or postgresql:// URL.")] = None,
+    store: StoreOption = None,
     source: Annotated[Optional[str], typer.Option("--source", help="aihub|timm (default: both).")] = None,
     metric: Annotated[str, typer.Option("--metric", help="latency|memory")] = "latency",
     exclude_device: Annotated[Optional[list[str]], typer.Option(
@@ -37,7 +38,7 @@ def tune(
     sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="TPE sampler seed "
                                                         "(default random: workers propose different trials).")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Stop after this many seconds.")] = None,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+    tracking_uri: TrackingOption = None,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not log to MLflow.")] = False,
 ) -> None:
     """Tune a transfer method by chipset-grouped leave-one-device-out over the store's devices."""

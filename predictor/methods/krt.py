@@ -103,8 +103,12 @@ class KRTTransfer(TransferMethod):
         score = np.where(n >= 2, score, prior if tau > 0 else np.inf)
         score = np.where(np.isfinite(score), score, np.inf)
         coverage = np.sum(~np.isnan(L), axis=0)
-        order = np.lexsort((-coverage, -n, score))
-        order = order[covered[order]]
+        ranked = np.lexsort((-coverage, -n, score))
+        # the competing sources first; every other source that shares a known model only
+        # predicts the models none of those measured (no row is left without a prediction
+        # while some source measured it and has a ratio)
+        rest = np.lexsort((-coverage, -n, np.where(np.isfinite(score), score, prior)))
+        order = np.concatenate([ranked[covered[ranked]], rest[~covered[rest] & (n[rest] >= 1)]])
         return order, offset
 
     def _fit(self, X: pd.DataFrame, y_log: pd.Series) -> None:

@@ -123,7 +123,11 @@ class RowIndex:
         return cls(by_pair, {k: sorted(v) for k, v in sizes.items()}, unsized)
 
     def lookup(self, model: str, input_size: int | None) -> tuple[str | None, str]:
-        """(row label or None, why not)."""
+        """(row label or None, why not / what was assumed).
+
+        Without an input size, a model stored at several sizes is taken at its primary size
+        (the row labelled by its bare name: the size most often measured), and the note says so.
+        """
         sizes = self.sizes.get(model, [])
         if input_size is None or pd.isna(input_size):
             if len(sizes) == 1:
@@ -131,6 +135,10 @@ class RowIndex:
             if model in self.unsized:
                 return self.unsized[model], ""
             if len(sizes) > 1:
+                primary = next((s for s in sizes if self.by_pair[(model, s)] == model), None)
+                if primary is not None:
+                    return model, (f"{model} at {primary} px (also stored at "
+                                   f"{', '.join(str(s) for s in sizes if s != primary)})")
                 return None, (f"is stored at input sizes {', '.join(map(str, sizes))}: give "
                               "input_size")
             return None, "has no measurement in the store"
@@ -147,15 +155,18 @@ class RowIndex:
 
 def match_known(known: pd.DataFrame, rows: RowIndex) -> tuple[pd.Series, list[str], list[str]]:
     """(value per matrix row, skipped models, error messages); the value Series' ``attrs``
-    hold ``names``, the caller's name per row (echoed in the output as given).
+    hold ``names``, the caller's name per row (echoed in the output as given), and ``assumed``,
+    the input sizes taken for models given without one.
 
     A model stored at several sizes but given without one is an error of the file (its value
     could calibrate the wrong row); a model the store lacks is skipped.
     """
     origin = known.attrs.get("origin", "known")
-    values, names, skipped, errors = {}, {}, [], []
+    values, names, skipped, errors, assumed = {}, {}, [], [], []
     for rec in known.itertuples():
         label, why = rows.lookup(rec.canonical, None if pd.isna(rec.input_size) else rec.input_size)
+        if label is not None and why:
+            assumed.append(why)
         if label is None:
             if why.startswith("is stored at input sizes"):
                 errors.append(f"{origin} row {rec.row}: model {rec.model!r} {why}")
@@ -170,6 +181,7 @@ def match_known(known: pd.DataFrame, rows: RowIndex) -> tuple[pd.Series, list[st
         names[label] = rec.model
     out = pd.Series(values, dtype=float)
     out.attrs["names"] = names
+    out.attrs["assumed"] = assumed
     return out, skipped, errors
 
 

@@ -29,16 +29,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from predictor.design import make_design, source_columns
-from predictor.service.known import (VALUE_COLUMN, KnownFileError, RowIndex, match_known,
-                                     read_known)
-from predictor.service.target import Target, check_units, resolve_target
+from predictor.service.known import VALUE_COLUMN, KnownFileError, RowIndex, match_known
+from predictor.service.target import Target, check_units
 
 
 class QueryError(ValueError):
@@ -143,6 +141,9 @@ def answer(prepared: PreparedTarget, known: pd.DataFrame, estimator: Any, method
     if errors:
         raise KnownFileError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     warnings = list(prepared.notes)
+    if y_all.attrs.get("assumed"):
+        warnings.append("input_size not given, took the primary size: "
+                        + "; ".join(y_all.attrs["assumed"]))
     if skipped:
         warnings.append(f"skipped {len(skipped)} known model(s) the store has never measured: "
                         f"{', '.join(skipped)}")

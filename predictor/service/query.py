@@ -20,13 +20,13 @@ from predictor.service.saved import (load_pretrained, n_calibrations, pretrained
 from predictor.service.target import resolve_target
 
 
-def estimator_for(method: str, X: pd.DataFrame, predictors: Path | None = None
-                  ) -> tuple[Any, Path | None]:
+def estimator_for(method: str, X: pd.DataFrame, predictors: Path | None = None,
+                  params: dict[str, Any] | None = None) -> tuple[Any, Path | None]:
     """A fresh estimator of ``method``, pre-trained on X's sources (from the saved predictors
     folder when one was trained on exactly these sources), and where it is saved."""
     from predictor.methods import make_method
 
-    est = make_method(method)
+    est = make_method(method, **(params or {}))
     if not hasattr(est, "fit_source"):
         return est, None
     saved = pretrained_path(predictors, est, X, method)
@@ -46,8 +46,10 @@ def predict_from_known(matrix: Any, known: pd.DataFrame | str | Path, method: st
                        runtime: str | None = None, precision: str | None = None,
                        models: Sequence[str] | None = None, coverage: float = 0.9,
                        metric: str = "latency", cache: Path | None = None,
-                       snapshot: str = "", predictors: Path | None = None) -> Prediction:
-    """One query: check the target, prepare it, choose the method, answer."""
+                       snapshot: str = "", predictors: Path | None = None,
+                       params: dict[str, Any] | None = None) -> Prediction:
+    """One query: check the target, prepare it, choose the method, answer. ``params``: the
+    method's parameters (e.g. ``effbench tune``'s best); ``auto`` uses each method's defaults."""
     if not 0 < coverage < 1:
         raise ValueError(f"coverage must be in (0, 1), got {coverage}")
     if not isinstance(known, pd.DataFrame) or "canonical" not in known:
@@ -58,7 +60,8 @@ def predict_from_known(matrix: Any, known: pd.DataFrame | str | Path, method: st
         if method == "auto":
             method = choose_method(matrix.without(target.stored_configs(matrix.configs)),
                                    len(known), target, cache, snapshot)
-        estimator, saved = estimator_for(method, prepared.X, predictors)
+        estimator, saved = estimator_for(method, prepared.X, predictors,
+                                         params if method != "auto" else None)
     else:
         saved = None
     before = n_calibrations(estimator)

@@ -24,7 +24,8 @@ def cache_folder(store: Any) -> Path | None:
 
 def predict_store(store: Any, known_path: Any, device: str | None, runtime: str | None,
                   precision: str | None, method: str = "auto", models: Sequence[str] | None = None,
-                  metric: str = "latency", coverage: float = 0.9) -> Prediction:
+                  metric: str = "latency", coverage: float = 0.9,
+                  params: dict[str, Any] | None = None) -> Prediction:
     """``effbench predict``: read the known file, build the matrix, predict (with the store's
     ``auto`` cache and saved predictors)."""
     from collectors.store import store_snapshot
@@ -36,7 +37,8 @@ def predict_store(store: Any, known_path: Any, device: str | None, runtime: str 
     return predict_from_known(matrix, known, method, None, device, runtime, precision, models,
                               coverage, metric, cache=folder / AUTO_CACHE if folder else None,
                               snapshot=store_snapshot(store),
-                              predictors=folder / PREDICTOR_CACHE if folder else None)
+                              predictors=folder / PREDICTOR_CACHE if folder else None,
+                              params=params)
 
 
 __all__ = ["PREDICTOR_CACHE", "cache_folder", "predict_store"]

@@ -61,3 +61,18 @@ def test_concurrent_writers_store_the_union_without_duplicates(tmp_path: Path):
     assert not stored["record_id"].duplicated().any()
     assert sorted(stored["latency_ms"].astype(int) - 1) == list(range(450))
     assert not list(tmp_path.rglob("*.tmp"))  # no half-written part left behind
+
+
+def test_reading_a_column_that_older_parts_lack(tmp_path):
+    """A table that gained a column later: reading that column gives nulls for the old rows."""
+    import pandas as pd
+
+    from collectors.store import ParquetStore
+
+    store = ParquetStore(tmp_path)
+    store.append(pd.DataFrame({"model": ["a"], "input_size": [224]}), "features")
+    store.append(pd.DataFrame({"model": ["b"], "input_size": [224], "flops": [1.0e9]}), "features")
+    got = store.read("features", columns=["model", "flops"]).sort_values("model")
+    assert list(got.columns) == ["model", "flops"]
+    assert got["flops"].isna().tolist() == [True, False]
+    assert store.read("features", columns=["model", "never"])["never"].isna().all()
