@@ -9,6 +9,7 @@ re-run on a newer store is one command. The claims live beside the experiment
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import subprocess
 import time
@@ -85,6 +86,11 @@ def load_spec(path: str | Path) -> ExperimentSpec:
                                       f"(known: {', '.join(known)})")
         if params is not None and not isinstance(params, dict):
             raise ExperimentSpecError(f"{path}: analyses.{name}: parameters must be a mapping")
+        accepted = list(inspect.signature(get_analysis(name).function).parameters)[1:]
+        unknown = sorted(set(params or {}) - set(accepted))
+        if unknown:
+            raise ExperimentSpecError(f"{path}: analyses.{name}: unknown parameter(s) {unknown} "
+                                      f"(known: {', '.join(accepted)})")
     sources = raw.get("sources")
     if sources is not None and not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
         raise ExperimentSpecError(f"{path}: key 'sources' must be null or a list of names")

@@ -44,6 +44,7 @@ def test_the_shipped_package_data_has_the_claims_file():
     ("[1, 2", "not valid YAML"),
     ("name: x", "key 'analyses'"),
     ("analyses: {noise: 3}", "must be a mapping"),
+    ("analyses: {transfer: {min_comon: 5}}", r"analyses\.transfer: unknown parameter\(s\) \['min_comon'\]"),
     ("analyses: {noise: {}}\nclaims: missing.yaml", "claims file 'missing.yaml' not found"),
     ("analyses: {noise: {}}\nclaims: [{text: t, analysis: noise, statistic: s}]",
      r"claims\[0\]: give exactly one of 'claimed', 'below', 'above'"),
