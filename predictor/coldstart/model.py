@@ -13,9 +13,12 @@ The structure (chosen on the leave-family-out evidence in ``benchmarks/coldstart
    ``a + b * anchor(x)`` in log space, for the anchors whose calibration explains its known
    models best (leave-one-out error), averaged with inverse-error weights over the best
    ``n_similar``. That is the shared feature model plus a per-configuration offset/slope.
-3. **Intervals.** Split-conformal: the whole fit is repeated on a random
-   ``1 - calibration_fraction`` of the models, the absolute log residuals on the held-out
-   models give each configuration its quantile (pooled over its source when it has too
+3. **Intervals.** Split-conformal: the whole fit is repeated without a random
+   ``calibration_fraction`` of the *architectures* (``resnet``, ``convnext``, ``vit``: every
+   model of one held out together, because a cold-start model is usually a new
+   architecture, not a new width of a known one; ``calibration_groups="model"`` holds out
+   single models), the absolute log residuals on the held-out models give each
+   configuration its quantile (pooled over its source when it has too
    few held-out models), and a new device gets the larger of its leave-one-out
    calibration residual quantile and its anchors' quantile.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,6 +98,7 @@ class ColdStartPredictor(BaseEstimator):
     def __init__(self, feature_set: str = "operators", learner: str = "xgboost", alpha: float = 0.1,
                  min_anchor_models: int = 150, n_similar: int = 3, n_estimators: int = 300,
                  learning_rate: float = 0.05, max_depth: int = 4, calibration_fraction: float = 0.2,
+                 calibration_groups: str = "architecture",
                  min_calibration_models: int = 10, monotone: bool = True, n_jobs: int = 2,
                  random_state: int = 0):
         self.feature_set = feature_set
@@ -105,6 +110,7 @@ class ColdStartPredictor(BaseEstimator):
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.calibration_fraction = calibration_fraction
+        self.calibration_groups = calibration_groups
         self.min_calibration_models = min_calibration_models
         self.monotone = monotone
         self.n_jobs = n_jobs
@@ -216,11 +222,15 @@ class ColdStartPredictor(BaseEstimator):
         self.sources_ = sources.to_dict()
         # split conformal: the same fit on a random (1 - fraction) of the models
         rng = np.random.default_rng(self.random_state)
-        model_of = rows["model"].astype(str)
-        models = model_of.unique()
-        held = set(rng.choice(models, size=max(1, int(round(self.calibration_fraction * len(models)))),
+        if self.calibration_groups not in ("architecture", "model"):
+            raise ValueError(f"calibration_groups must be 'architecture' or 'model', got {self.calibration_groups!r}")
+        group_of = rows["model"].astype(str)
+        if self.calibration_groups == "architecture":
+            group_of = group_of.map(architecture_of)
+        groups = np.array(sorted(group_of.unique()))
+        held = set(rng.choice(groups, size=max(1, int(round(self.calibration_fraction * len(groups)))),
                               replace=False))
-        cal = model_of.isin(held).to_numpy()
+        cal = group_of.isin(held).to_numpy()
         core = self._fit_core(values[~cal], rows[~cal], x[~cal], sources)
         pred = self._predict_core(core, rows[cal], x[cal], values.columns)
         resid = (np.log(values[cal]) - pred).abs()
@@ -368,6 +378,21 @@ class ColdStartPredictor(BaseEstimator):
             self.anchors_[config] = anchor
         self.features_ = pd.DataFrame(state["features"]).set_index("row")
         return self
+
+
+def architecture_of(model: str) -> str:
+    """The architecture a model name belongs to: its leading letters after timm's old
+    weight-source prefixes (``tf_efficientnet_b3`` → ``efficientnet``, ``vit_base_patch16_224``
+    → ``vit``, ``resnet50d`` → ``resnet``)."""
+    from models_registry.families import SOURCE_PREFIXES
+
+    name = model.lower()
+    for prefix in SOURCE_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    match = re.match(r"[a-z]+", name)
+    return match.group(0) if match else name
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
