@@ -151,7 +151,10 @@ def _judge_measured(claim: Claim, finding: Finding) -> tuple[str, str]:
             if math.isfinite(v) and _inside(v, band, strict) != inside_now:
                 return INCONCLUSIVE, (f"leaving out {finding.n_left_out} models moves it to "
                                       f"{_fmt(v)}, across the {band_text}")
-    where = "inside" if verdict == SUPPORTED else "outside"
+    if claim.claimed is not None:
+        where = "inside" if verdict == SUPPORTED else "outside"
+    else:
+        where = "on the claimed side of" if verdict == SUPPORTED else "on the other side of"
     if e.low == e.high:          # an exact value (a test's p, a count): no interval around it
         return verdict, f"the value is {where} the {band_text}"
     return verdict, f"CI {where} the {band_text}"
