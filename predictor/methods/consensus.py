@@ -18,6 +18,11 @@ runtime|precision carries evidence, so this method uses all of them:
 With ``same_setup="prefer"`` (default) only same-setup sources enter while any covers half the
 known models; otherwise every source does, those of another setup with a penalty
 ``setup_weight`` added to their dissimilarity. k = 0 is impossible.
+
+Measured (benchmarks/transfer_grid.py): below plain KRT on forward (0.33 vs 0.43 within ±10 %
+at k = 5) and on chipset LODO (0.55 vs 0.61): averaging sources of other hardware generations
+blurs the per-model interaction the single closest source keeps. Not an ``auto`` candidate:
+nested validation on the sources picked it for 17 of 31 forward targets and lost there.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def consensus_weights(var: np.ndarray, n: np.ndarray, prior_strength: float, pow
     return w / w.sum() if w.sum() > 0 else w
 
 
-@register_method("consensus", summary="same-setup sources averaged, ratios shrunk towards "
+@register_method("consensus", auto=False, summary="same-setup sources averaged, ratios shrunk towards "
                                       "their consensus, weights from the known models")
 class ConsensusTransfer(TransferMethod):
     """Multi-source ratio transfer with hierarchical shrinkage (see module docstring)."""
