@@ -155,6 +155,10 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
                     skipped.append(dict(method=name, k=-1, target=split.target,
                                         reason=f"fit_source: {_first_line(exc)}"))
         models = X.index.astype(str).to_numpy()
+        info = prepared.models.reindex(X.index)
+        names = (info["model"].astype(str).to_numpy() if "model" in info else models)
+        sizes = (pd.to_numeric(info["input_size"], errors="coerce").to_numpy(float)
+                 if "input_size" in info else np.full(len(X), np.nan))
         family = (family_all.reindex(X.index).astype("string").fillna("unknown").to_numpy()
                   if family_all is not None else np.full(len(X), "unknown", dtype=object))
         top1 = (pd.to_numeric(top1_all.reindex(X.index), errors="coerce").to_numpy(float)
@@ -203,8 +207,8 @@ def _run_group(matrix: Any, splits: list[Split], factories: dict[str, Callable[[
                                      **score(true[s], pred[s], low[s], high[s], top1[s])))
                     keep = measured if not split.holdout_family else measured & (known | in_family)
                     meta = (split.label, name, k, draw, split.target, device, tier)
-                    preds.append((meta, int(keep.sum()), models[keep], family[keep], known[keep],
-                                  true[keep], pred[keep], low[keep], high[keep]))
+                    preds.append((meta, int(keep.sum()), names[keep], sizes[keep], family[keep],
+                                  known[keep], true[keep], pred[keep], low[keep], high[keep]))
     return rows, _prediction_frame(preds), skipped
 
 
@@ -214,7 +218,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 _META = ("protocol", "method", "k", "draw", "target", "target_device", "target_tier")
-_ARRAYS = ("model", "family", "known", "true_ms", "pred_ms", "low_ms", "high_ms")
+#: a prediction is of a (model, input size) pair: both are columns (the matrix row label is not)
+_ARRAYS = ("model", "input_size", "family", "known", "true_ms", "pred_ms", "low_ms", "high_ms")
 
 
 def _prediction_frame(chunks: list[tuple]) -> pd.DataFrame:

@@ -172,7 +172,9 @@ def test_one_path_evaluate_and_predict_agree(real_store, held_out, tmp_path):
     held = pd.read_csv(evaluated)
     for method in ("krt", "xgboost"):
         rows = held[held["method"] == method]
-        known = rows[rows["known"]][["model", "true_ms"]].rename(columns={"true_ms": "latency_ms"})
+        assert rows["input_size"].notna().all()  # predictions carry (model, input size)
+        known = rows[rows["known"]][["model", "input_size", "true_ms"]].rename(
+            columns={"true_ms": "latency_ms"})
         assert len(known) == 5
         known.to_csv(tmp_path / "known.csv", index=False)
         out = tmp_path / f"{method}.csv"
@@ -242,3 +244,35 @@ def test_evaluate_prints_and_logs(held_out, tmp_path):
     logged = mlflow.search_runs(experiment_ids=["0", "1"], filter_string=
                                 "tags.mlflow.runName = 'plain-latest-view'", output_format="list")
     assert [r.data.params["protocol.align"] for r in logged] == ["False"]
+
+
+def test_held_out_timm_gpu_gets_a_prediction_for_every_pair(real_store, tmp_path):
+    """RTX 3090 held out; five known models at their own input sizes: every (model, input size)
+    measured on another configuration is predicted (none NaN), and each prediction is of the
+    size asked (a 384 px row is never the 224 px one)."""
+    from predictor.matrix import build_matrix
+
+    device = "RTX 3090"
+    rows = real_store.measurements()
+    truth_matrix = build_matrix(rows[rows["device"] == device], min_models=50)
+    config = "RTX 3090|pytorch-eager|amp|nchw|torch 2.4.0 / cu124"
+    truth = truth_matrix.values[config].dropna().rename("true").to_frame().join(
+        truth_matrix.models[["model", "input_size"]])
+    store = copy_store(real_store, tmp_path / "store", keep=lambda df: df["device"] != device)
+    multi = truth[truth.duplicated("model", keep=False)]
+    known = pd.concat([multi.head(2), truth.drop(multi.index).sample(3, random_state=0)])
+    known.rename(columns={"true": "latency_ms"})[["model", "input_size", "latency_ms"]].to_csv(
+        tmp_path / "known.csv", index=False)
+    for method in ("auto", "krt"):
+        out = tmp_path / f"{method}.csv"
+        result = invoke("predict", "--store", store.root, "--device", device, "--runtime",
+                        "pytorch-eager", "--precision", "amp", "--known", tmp_path / "known.csv",
+                        "--method", method, "--out", out)
+        assert result.exit_code == 0, result.output
+        preds = pd.read_csv(out)
+        assert len(preds) > 1000 and preds["latency_ms_pred"].notna().all(), method
+        assert not preds.duplicated(["model", "input_size"]).any()
+        joined = preds[~preds["known"]].merge(truth, on=["model", "input_size"])
+        sizes = joined.groupby("model")["input_size"].nunique()
+        assert (sizes > 1).any()  # several sizes of one architecture, each predicted apart
+        assert spearman(joined["true"], joined["latency_ms_pred"]) > 0.95
