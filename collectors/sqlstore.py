@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from collectors import workspace
 from collectors.schema import COLUMNS, coerce_dtypes, empty_frame
 from collectors.store_base import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,
-                                   StoreError, latest_view)
+                                   StoreError, keyed_rows, latest_view)
 
 #: Which table holds each data table's Arrow schema and key.
 REGISTRY = "effbench_tables"
@@ -250,12 +250,7 @@ class SQLStore(MeasurementStore):
     def append(self, df: pd.DataFrame, table: str = MEASUREMENTS) -> AppendResult:
         """Add the rows whose key is not stored yet; all or nothing, in one transaction."""
         _check_table(table)
-        key = list(TABLE_KEYS.get(table, ()))
-        if table == MEASUREMENTS:
-            df = coerce_dtypes(df)
-        missing = [k for k in key if k not in df]
-        if missing:
-            raise StoreError(f"table '{table}': rows lack key column(s) {missing}")
+        df, key = keyed_rows(df, table)
         if not len(df):
             return AppendResult(table, 0, 0)
         bad = [c for c in df.columns if not isinstance(c, str) or c.startswith("_effbench")

@@ -27,7 +27,7 @@ from filelock import FileLock
 from collectors import workspace
 from collectors.schema import COLUMNS, coerce_dtypes, empty_frame
 from collectors.store_base import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,  # noqa: F401
-                                   StoreError, latest_view, store_snapshot)
+                                   StoreError, keyed_rows, latest_view, store_snapshot)
 
 #: The default store folder at import time (see :func:`store_path`, which reads the environment).
 DEFAULT_STORE = workspace.store_path()
@@ -82,12 +82,7 @@ class ParquetStore(MeasurementStore):
 
     def append(self, df: pd.DataFrame, table: str = MEASUREMENTS) -> AppendResult:
         """Add the rows whose key is not stored yet; all or nothing."""
-        key = list(TABLE_KEYS.get(table, ()))
-        if table == MEASUREMENTS:
-            df = coerce_dtypes(df)
-        missing = [k for k in key if k not in df]
-        if missing:
-            raise StoreError(f"table '{table}': rows lack key column(s) {missing}")
+        df, key = keyed_rows(df, table)
         with self._lock:
             new = df.drop_duplicates(key) if key else df
             if key and self._parts(table):

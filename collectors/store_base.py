@@ -59,6 +59,20 @@ class MeasurementStore(ABC):
         return latest_view(df) if latest else df.reset_index(drop=True)
 
 
+def keyed_rows(df: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[str]]:
+    """What every backend's ``append`` starts with: measurements coerced to the schema's
+    dtypes, and the table's identity key, checked to be present."""
+    from collectors.schema import coerce_dtypes
+
+    key = list(TABLE_KEYS.get(table, ()))
+    if table == MEASUREMENTS:
+        df = coerce_dtypes(df)
+    missing = [k for k in key if k not in df]
+    if missing:
+        raise StoreError(f"table '{table}': rows lack key column(s) {missing}")
+    return df, key
+
+
 def latest_view(df: pd.DataFrame) -> pd.DataFrame:
     """The newest measurement per configuration; older re-profiles stay in the store as noise data."""
     if df.empty:
@@ -82,4 +96,4 @@ def store_snapshot(store_or_frame: MeasurementStore | pd.DataFrame) -> str:
 
 
 __all__ = ["AppendResult", "MEASUREMENTS", "MeasurementStore", "StoreError", "TABLE_KEYS",
-           "latest_view", "store_snapshot"]
+           "keyed_rows", "latest_view", "store_snapshot"]

@@ -36,6 +36,7 @@ def test_tour_is_parsed():
     assert any(c.startswith("effbench predict") for c in commands)
 
 
+@pytest.mark.timeout(1800)  # the whole tour, experiment run included (~6 min on 2 idle cores)
 def test_readme_tour_in_a_fresh_clone(shared_data, tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git is not installed")

@@ -1,13 +1,15 @@
-"""``method="auto"``: the method a small leave-one-chipset-out run on the sources found best.
+"""``method="auto"``: plain KRT unless a candidate beats it in a small nested run on the sources.
 
-Nested validation on the sources only: up to six comparable source configurations are held out
-in turn, each with every device on its silicon (a held-out board whose twin stays among the
-sources rewards recognising twins, which a genuinely new device has none of: grouped by device,
-this choice preferred multi-source averaging that loses to plain KRT on new hardware) (the first of: same tier, runtime and precision; same runtime and precision; same tier;
-with at least three configurations, else all), two draws, at the k of the standard grid nearest
-to the number of known models, every registered ``auto`` candidate that can fit that k. The
-choice is cached as JSON (``auto_method.json`` beside the store), keyed by the store's content,
-so it is computed once per store state (≈ 30 s on the public data, 2 cores).
+Nested validation on the sources only: up to six comparable source configurations (the first of:
+same tier, runtime and precision; same runtime and precision; same tier; with at least three
+configurations, else all) are held out in turn, each with every device on its silicon (a board
+whose twin stays among the sources rewards recognising twins, which a new device has none of),
+two draws, at the k of the standard grid nearest to the number of known models. Every
+registered ``auto`` candidate that can fit that k runs beside the plain single-source KRT
+baseline; a candidate replaces the baseline only if it is at or above it in both within-±10 %
+and Spearman (see ``_beyond_baseline``). The choice is cached as JSON (``auto_method.json``
+beside the store), keyed by the store's content, so it is computed once per store state
+(≈ 30–60 s on the public data, 2 cores).
 """
 
 from __future__ import annotations
@@ -36,6 +38,32 @@ def candidates(k: int) -> list[str]:
     return [m for m in method_names(auto_only=True) if SPECS[m].make().required_known() <= k]
 
 
+#: ``auto`` keeps the plain single-source KRT unless a candidate beats it in the nested run
+BASELINE = "plain_krt"
+
+
+def _beyond_baseline(per_target: pd.DataFrame) -> str | None:
+    """The candidate with the best within-±10 % among those at or above the baseline in both
+    within-±10 % and Spearman, on the targets every method could score; the baseline itself
+    when none is; None when the baseline could not be scored (k = 0, no source of the
+    target's stack).
+
+    Why: a nested run on six targets is noisy, and a choice by the best mean alone picked methods
+    that lost to the baseline on the real held-out devices; the baseline is the prior, and a
+    candidate has to beat it on both criteria to replace it."""
+    if per_target.empty or BASELINE not in set(per_target["method"]):
+        return None
+    scored = per_target.groupby("method")["target"].agg(set)
+    common = set.intersection(*scored)
+    table = (per_target[per_target["target"].isin(common)]
+             .groupby("method")[["within_10", "spearman"]].mean())
+    if BASELINE not in table.index:
+        return None
+    base = table.loc[BASELINE]
+    better = table[(table["within_10"] > base["within_10"]) & (table["spearman"] >= base["spearman"])]
+    return str(better["within_10"].idxmax()) if len(better) else BASELINE
+
+
 def choose_method(sources: Any, n_known: int, target: Target, cache: Path | None = None,
                   snapshot: str = "") -> str:
     """The best candidate on comparable source configurations (see module docstring)."""
@@ -61,9 +89,11 @@ def choose_method(sources: Any, n_known: int, target: Target, cache: Path | None
     if key in stored:
         return stored[key]
     targets = list(pd.Series(pool).sample(min(AUTO_TARGETS, len(pool)), random_state=0))
-    result = evaluate(sources, candidates(k), "lodo", ks=(k,), n_draws=2, targets=targets,
+    names = candidates(k) + ([BASELINE] if k >= 1 else [])
+    result = evaluate(sources, names, "lodo", ks=(k,), n_draws=2, targets=targets,
                       intervals=False, group="chipset", references=False)
-    best = result.best_method(k) or ("krt" if n_known >= 1 else "lowrank")
+    best = _beyond_baseline(result.per_target) or result.best_method(k) or (
+        "krt" if n_known >= 1 else "lowrank")
     if cache is not None:
         stored[key] = best
         try:
