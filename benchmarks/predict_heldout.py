@@ -31,20 +31,6 @@ AIHUB_DEVICES = ("Samsung Galaxy S24", "Snapdragon 8 Elite QRD", "QCS8550 (Proxy
 TIMM_DEVICE = "RTX 3090"
 
 
-def _store(path: str | None):
-    from collectors.importers import import_public, public_data_root
-    from collectors.store import ParquetStore
-
-    if path:
-        return ParquetStore(path)
-    root = public_data_root()
-    if root is None:
-        raise SystemExit("public data not found: set EFFBENCH_DATA or place ../shared/data")
-    store = ParquetStore(Path(tempfile.mkdtemp(prefix="heldout-")) / "store")
-    import_public(root, store)
-    return store
-
-
 def _truth(store, device: str) -> pd.DataFrame:
     """The device's newest value per (configuration, model, input size)."""
     from predictor.matrix import build_matrix
@@ -120,7 +106,9 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    store = _store(args.store)
+    from collectors.importers import public_store
+
+    store = public_store(args.store)
     start = time.perf_counter()
     rows = []
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]

@@ -22,37 +22,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 CUTOFF = "2024-10-01"
 KS = (1, 3, 5, 10)
-METHODS = "plain_krt,krt,consensus,rank"
+METHODS = "plain_krt,krt,krt_family,consensus,rank"
 BASELINE = "plain_krt"
 GOALS = {"forward_within_10": 0.70, "forward_spearman": 0.98, "forward_beats_share": 0.80,
          "timm_gpu_within_10": 0.85, "grid_seconds": 180.0}
-
-
-def open_or_import(store_dir: str | None):
-    from collectors.store import ParquetStore
-
-    if store_dir:
-        return ParquetStore(store_dir)
-    from collectors.importers import import_public, public_data_root
-
-    data = public_data_root()
-    if data is None:
-        raise SystemExit("public data not found: set EFFBENCH_DATA or place ../shared/data")
-    store = ParquetStore(Path(tempfile.mkdtemp(prefix="transfer-store-")))
-    t = time.perf_counter()
-    import_public(data, store)
-    print(f"imported {data} in {time.perf_counter() - t:.0f} s (not timed below)")
-    return store
 
 
 def table(result, label: str) -> pd.DataFrame:
@@ -129,7 +110,9 @@ def main() -> None:
     from predictor.evaluation import evaluate
     from predictor.matrix import matrix_from_store
 
-    store = open_or_import(args.store)
+    from collectors.importers import public_store
+
+    store = public_store(args.store)
     aihub = matrix_from_store(store, sources=["aihub"])
     timm = matrix_from_store(store, sources=["timm"])
     grid_start = time.perf_counter()

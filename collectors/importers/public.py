@@ -26,6 +26,23 @@ def public_data_root() -> Path | None:
     return None
 
 
+def public_store(store_dir: str | os.PathLike[str] | None = None):
+    """The store at ``store_dir``, else a temporary Parquet store with the public data imported
+    (what every benchmark starts from; the import takes ~10–20 s and is not part of any timing)."""
+    import tempfile
+
+    from collectors.store import ParquetStore
+
+    if store_dir:
+        return ParquetStore(store_dir)
+    root = public_data_root()
+    if root is None:
+        raise SystemExit("public data not found: set EFFBENCH_DATA or place ../shared/data")
+    store = ParquetStore(Path(tempfile.mkdtemp(prefix="effbench-public-")) / "store")
+    import_public(root, store)
+    return store
+
+
 def import_public(root: Path, store) -> list[ImportSummary]:
     """Import every source folder present under ``root`` (``aihub/``, ``timm/``) into ``store``."""
     return [importer(root / name, store) for name, importer in IMPORTERS.items()
