@@ -57,7 +57,7 @@ def cmd_trace(args) -> int:
     frame, failures = trace_models(names, input_size=sizes, store=cache_store(), progress=not args.quiet)
     wall = time.perf_counter() - start
     fresh = frame[~frame["cached"].astype(bool)]
-    print(f"{len(frame)} of {len(names)} models have features ({len(fresh)} traced now in {wall:.0f} s"
+    print(f"{len(frame)} (model, size) rows for {frame['model'].nunique()} of {len(names)} models ({len(fresh)} traced now in {wall:.0f} s"
           + (f", {60 * len(fresh) / wall:.1f} models/min" if len(fresh) else "") + f"); {len(failures)} failed")
     if len(fresh):
         print(fresh["traced_on"].value_counts().to_string())
