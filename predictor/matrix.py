@@ -9,7 +9,7 @@ counts as "the same model" and "the same configuration" is decided here once:
   fine-tune is ~3x the work of the 224 px one), and a median across them is no measurement at
   all. The row label is the model name at its *primary* size (the size most often measured,
   ties to the smaller) and ``model@size`` at any other; ``models`` carries ``model`` and
-  ``input_size`` for every row, so callers never parse labels.
+  ``input_size`` for every row, so callers never parse labels. (Ties: nearest 224 px.)
 * A column is (device, runtime, precision, layout, runtime version, batch size, threads), with
   two source-specific rules. AI Hub's runtime versions change with every re-profile of the same
   board: those are the *history* of one configuration (see :meth:`LatencyMatrix.aligned_to`),
@@ -225,14 +225,17 @@ def config_ids(df: pd.DataFrame, config_by: tuple[str, ...] = CONFIG_BY) -> pd.S
 
 def row_labels(df: pd.DataFrame) -> pd.Series:
     """The matrix row of every measurement: the model at its primary input size (the size most
-    often measured, ties to the smaller) is labelled by its name, any other size ``model@size``."""
+    often measured; ties to the one nearest 224 px, then the smaller) is labelled by its name,
+    any other size ``model@size``."""
     size = pd.to_numeric(df["input_size"], errors="coerce") if "input_size" in df else None
     model = df["model"].astype(str)
     if size is None or size.isna().all():
         return model
     counts = (pd.DataFrame({"model": model, "size": size}).dropna()
               .groupby(["model", "size"]).size().rename("n").reset_index())
-    counts = counts.sort_values(["model", "n", "size"], ascending=[True, False, True], kind="stable")
+    counts["off_224"] = (counts["size"] - 224).abs()  # ties: ImageNet's standard size, then smaller
+    counts = counts.sort_values(["model", "n", "off_224", "size"],
+                                ascending=[True, False, True, True], kind="stable")
     primary = counts.drop_duplicates("model").set_index("model")["size"]
     other = size.notna() & (size != model.map(primary))
     label = model.copy()

@@ -83,7 +83,8 @@ class Prediction:
     target: Target
     metric: str = "latency"
     warnings: list[str] = field(default_factory=list)
-    requested: pd.DataFrame | None = None
+    #: the known values matched to matrix rows (label → value), whatever ``--models`` shows
+    known: pd.Series | None = None
 
     def table(self) -> pd.DataFrame:
         value = VALUE_COLUMN[self.metric]
@@ -95,7 +96,11 @@ class Prediction:
         out["rank_pred"] = out[f"{value}_pred"].rank(method="min").astype("Int64")
         out["method"] = self.method
         out["known"] = f["known"].to_numpy()
-        out["basis"] = np.where(f["known"], "measured", np.where(np.isfinite(f["pred"]), "transfer", ""))
+        basis = np.where(f["known"], "measured", np.where(np.isfinite(f["pred"]), "transfer", ""))
+        if "basis" in f:  # set by a step that knows better (cold start: "features")
+            basis = np.where(f["basis"].notna() & (f["basis"].astype(str) != ""),
+                             f["basis"].astype(str), basis)
+        out["basis"] = basis
         out["reason"] = f["reason"].to_numpy() if "reason" in f else ""
         out["device"], out["runtime"], out["precision"] = (self.target.device, self.target.runtime,
                                                           self.target.precision)
@@ -176,7 +181,7 @@ def answer(prepared: PreparedTarget, known: pd.DataFrame, estimator: Any, method
     if models:
         frame, more = _requested(frame, models, prepared.rows)
         warnings += more
-    return Prediction(frame, method, prepared.target, prepared.metric, warnings)
+    return Prediction(frame, method, prepared.target, prepared.metric, warnings, known=y_all)
 
 
 def _unmatched(known: pd.DataFrame, skipped: list[str]) -> pd.DataFrame:

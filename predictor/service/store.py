@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from predictor.service.auto import AUTO_CACHE
+from predictor.service.cold import fill_cold_start
 from predictor.service.known import read_known
 from predictor.service.predict import Prediction
 from predictor.service.query import predict_from_known
@@ -27,18 +28,22 @@ def predict_store(store: Any, known_path: Any, device: str | None, runtime: str 
                   metric: str = "latency", coverage: float = 0.9,
                   params: dict[str, Any] | None = None) -> Prediction:
     """``effbench predict``: read the known file, build the matrix, predict (with the store's
-    ``auto`` cache and saved predictors)."""
+    ``auto`` cache and saved predictors); requested models measured nowhere are traced and
+    predicted from their operator features where the store allows (``predictor.service.cold``)."""
     from collectors.store import store_snapshot
     from predictor.matrix import matrix_from_store
 
     known = read_known(known_path, metric)
     matrix = matrix_from_store(store, metric=metric)
     folder = cache_folder(store)
-    return predict_from_known(matrix, known, method, None, device, runtime, precision, models,
-                              coverage, metric, cache=folder / AUTO_CACHE if folder else None,
-                              snapshot=store_snapshot(store),
-                              predictors=folder / PREDICTOR_CACHE if folder else None,
-                              params=params)
+    result = predict_from_known(matrix, known, method, None, device, runtime, precision, models,
+                                coverage, metric, cache=folder / AUTO_CACHE if folder else None,
+                                snapshot=store_snapshot(store),
+                                predictors=folder / PREDICTOR_CACHE if folder else None,
+                                params=params)
+    if models and metric == "latency":
+        result = fill_cold_start(result, store, matrix, folder)
+    return result
 
 
 __all__ = ["PREDICTOR_CACHE", "cache_folder", "predict_store"]
