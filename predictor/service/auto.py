@@ -7,7 +7,8 @@ whose twin stays among the sources rewards recognising twins, which a new device
 two draws, at the k of the standard grid nearest to the number of known models. Every
 registered ``auto`` candidate that can fit that k runs beside the plain single-source KRT
 baseline; a candidate replaces the baseline only if it is at or above it in both within-±10 %
-and Spearman (see ``_beyond_baseline``). The choice is cached as JSON (``auto_method.json``
+and Spearman (see ``_beyond_baseline``); with fewer than three comparable devices the baseline
+is kept without a run. The choice is cached as JSON (``auto_method.json``
 beside the store), keyed by the store's content, so it is computed once per store state
 (≈ 30–60 s on the public data, 2 cores).
 """
@@ -25,6 +26,8 @@ from predictor.service.target import Target
 AUTO_CACHE = "auto_method.json"
 AUTO_KS = (0, 1, 3, 5, 10)
 AUTO_TARGETS = 6
+#: fewer comparable devices than this among the nested targets: the baseline is kept
+MIN_DEVICES = 3
 
 
 def nearest_k(k: int) -> int:
@@ -90,10 +93,18 @@ def choose_method(sources: Any, n_known: int, target: Target, cache: Path | None
         return stored[key]
     targets = list(pd.Series(pool).sample(min(AUTO_TARGETS, len(pool)), random_state=0))
     names = candidates(k) + ([BASELINE] if k >= 1 else [])
+    if k >= 1 and configs.loc[targets, "device"].nunique() < MIN_DEVICES:
+        # too few comparable devices for the nested run to say anything about a new one (timm:
+        # one other GPU, whose held-out run has only CPUs as sources): keep the baseline
+        return _remember(cache, stored, key, BASELINE)
     result = evaluate(sources, names, "lodo", ks=(k,), n_draws=2, targets=targets,
                       intervals=False, group="chipset", references=False)
     best = _beyond_baseline(result.per_target) or result.best_method(k) or (
         "krt" if n_known >= 1 else "lowrank")
+    return _remember(cache, stored, key, best)
+
+
+def _remember(cache: Path | None, stored: dict, key: str, best: str) -> str:
     if cache is not None:
         stored[key] = best
         try:
