@@ -75,6 +75,14 @@ class LatencyMatrix:
         drop = set(configs)
         return self.subset(configs=[c for c in self.values.columns if c not in drop])
 
+    def blanked(self, configs: Iterable[str]) -> LatencyMatrix:
+        """This matrix with the values of ``configs`` removed but the columns kept: a
+        pre-trained predictor's inputs are fixed, so its target's own column is emptied rather
+        than dropped."""
+        values = self.values.copy()
+        values.loc[:, list(configs)] = np.nan
+        return replace(self, values=values)
+
     def with_target(self, target: str, known: pd.Series, config: dict) -> LatencyMatrix:
         """This matrix plus a column ``target`` holding only ``known`` (row label → value): the
         shape every transfer method reads a target in. ``config`` fills its ``configs`` row."""

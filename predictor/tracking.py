@@ -6,8 +6,8 @@ PNG artifacts, child runs per target), and a fitted transfer predictor into a re
 model. Nothing else needs to know MLflow exists, and ``mlflow`` is imported inside the functions so
 that ``effbench --help`` and library imports stay fast.
 
-The default tracking store is ``sqlite:///effbench-data/mlflow.db`` (relative to the working
-directory, so it sits beside the default measurement store); ``MLFLOW_TRACKING_URI`` or an explicit
+The default tracking store is ``sqlite:///$EFFBENCH_HOME/mlflow.db`` (``collectors.workspace``,
+beside the default measurement store, with artifacts in ``mlartifacts/`` beside it); ``MLFLOW_TRACKING_URI`` or an explicit
 ``tracking_uri`` overrides it. The model registry works on that SQLite store.
 """
 

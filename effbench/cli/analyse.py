@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from effbench.cli.options import StoreOption, TrackingOption
 from effbench.cli._app import app, console, one_line_errors
 
 experiment_app = typer.Typer(help="Run declarative studies (experiments/*.yaml).",
@@ -20,7 +21,7 @@ def recommend_cmd(
     families: str = typer.Option(..., help="Comma-separated model families, e.g. transformer,mobile_cnn."),
     target_tier: str = typer.Option(..., help="gpu, cpu or edge."),
     budget: Optional[int] = typer.Option(None, help="Most target measurements you can afford."),
-    store: Optional[Path] = typer.Option(None, help="Measurement store (default effbench-data/store)."),
+    store: StoreOption = None,
     evidence: Optional[Path] = typer.Option(None, help="evidence.json (default: beside the report)."),
 ) -> None:
     """Which metric to trust, whether transfer suffices, how many target runs, which families."""
@@ -29,7 +30,7 @@ def recommend_cmd(
     from effbench.experiment import DEFAULT_REPORT_DIR, EVIDENCE_FILE
     from predictor.recommend import Evidence, recommend
 
-    path = evidence or (store.parent / "report" / EVIDENCE_FILE if store
+    path = evidence or (Path(store).parent / "report" / EVIDENCE_FILE if store
                         else DEFAULT_REPORT_DIR / EVIDENCE_FILE)
     wanted = [f.strip() for f in families.split(",") if f.strip()]
     if not wanted:
@@ -48,9 +49,9 @@ def recommend_cmd(
 @one_line_errors
 def experiment_run(
     spec: Path = typer.Argument(..., help="Experiment YAML, e.g. experiments/paper.yaml."),
-    store: Optional[Path] = typer.Option(None, help="Measurement store."),
-    tracking_uri: Optional[str] = typer.Option(None, help="MLflow tracking URI."),
-    report_dir: Optional[Path] = typer.Option(None, help="Report folder (default effbench-data/report)."),
+    store: StoreOption = None,
+    tracking_uri: TrackingOption = None,
+    report_dir: Optional[Path] = typer.Option(None, help="Report folder (default $EFFBENCH_HOME/report)."),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Skip MLflow logging."),
 ) -> None:
     """Run the study's analyses, judge its claims, log them to MLflow and write the HTML report."""
@@ -68,9 +69,9 @@ def experiment_run(
 @one_line_errors
 def run_cmd(
     quick: bool = typer.Option(False, "--quick", help="CI scale: fewer models, shorter caps."),
-    store: Optional[Path] = typer.Option(None, help="Measurement store."),
-    tracking_uri: Optional[str] = typer.Option(None, help="MLflow tracking URI."),
-    report_dir: Optional[Path] = typer.Option(None, help="Report folder."),
+    store: StoreOption = None,
+    tracking_uri: TrackingOption = None,
+    report_dir: Optional[Path] = typer.Option(None, help="Report folder (default $EFFBENCH_HOME/report)."),
     skip_local: bool = typer.Option(False, "--skip-local", help="Do not profile on this machine."),
 ) -> None:
     """The main job: import public data, profile the seed models here, run the study, report."""

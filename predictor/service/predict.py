@@ -26,7 +26,6 @@ Decisions, stated once:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,12 +61,7 @@ def prepare_target(matrix: Any, target: Target, exclude_devices: Iterable[str] =
     drop = target.stored_configs(matrix.configs)
     drop += [c for c in matrix.configs.index
              if c not in drop and str(matrix.configs.at[c, "device"]) in excluded]
-    if blank_stored and drop:
-        values = matrix.values.copy()
-        values.loc[:, drop] = np.nan
-        sources = dataclasses.replace(matrix, values=values)
-    else:
-        sources = matrix.without(drop)
+    sources = matrix.blanked(drop) if blank_stored and drop else matrix.without(drop)
     X = make_design(sources, None)
     return PreparedTarget(target, X, RowIndex.of(matrix.models), matrix.models,
                           getattr(matrix, "metric", "latency"), list(notes))
