@@ -52,6 +52,7 @@ def quiet_third_parties(verbose: bool = False) -> None:
         logging.basicConfig(level=logging.INFO)
         return
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")  # mlflow resets its logger at import
     os.environ.setdefault("PYTHONWARNINGS", "ignore")  # reaches the worker subprocesses too
     for name in ("mlflow", "alembic", "urllib3", "git", "optuna", "matplotlib", "py.warnings"):
         logging.getLogger(name).setLevel(logging.ERROR)
