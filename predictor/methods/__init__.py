@@ -18,6 +18,7 @@ from predictor.methods.rank import RankTransfer
 from predictor.methods.lowrank import LowRankTransfer
 from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
 from predictor.methods.consensus import ConsensusTransfer
+from predictor.methods.blend import BlendTransfer
 from predictor.methods.registry import (METHODS, SPECS, MethodSpec, UnknownMethod, make_method,
                                         method_help, method_names, register_method)
 
@@ -52,7 +53,7 @@ def load_method(directory: Path) -> TransferMethod:
     return est
 
 
-__all__ = ["FlopsBaseline", "KRTTransfer", "LowRankTransfer", "METHODS", "MethodSpec",
+__all__ = ["BlendTransfer", "FlopsBaseline", "KRTTransfer", "LowRankTransfer", "METHODS", "MethodSpec",
            "NotEnoughKnownModels", "RankTransfer", "SPECS", "SklearnTransfer",
            "StatsmodelsTransfer", "TransferInputError", "TransferMethod", "UnknownMethod",
            "XGBoostTransfer", "load_method", "make_method", "method_help", "method_names",

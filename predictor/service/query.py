@@ -26,8 +26,10 @@ def estimator_for(method: str, X: pd.DataFrame, predictors: Path | None = None,
     folder when one was trained on exactly these sources), and where it is saved."""
     from predictor.methods import make_method
 
+    from predictor.methods import SPECS
+
     est = make_method(method, **(params or {}))
-    if not hasattr(est, "fit_source"):
+    if not SPECS[method].pretrains:  # nothing to pre-train, nothing worth saving
         return est, None
     saved = pretrained_path(predictors, est, X, method)
     if saved is not None and (saved / "method.json").exists():
