@@ -16,10 +16,8 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,19 +35,11 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-@contextmanager
 def database(server: str):
-    import psycopg
+    """A throw-away database on ``server`` (``postgresql://user@host:port``)."""
+    from collectors.sqlstore import scratch_database
 
-    name = f"effbench_bench_{uuid.uuid4().hex[:8]}"
-    admin = f"{server.rstrip('/')}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server.rstrip('/')}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return scratch_database(f"{server.rstrip('/')}/postgres", "effbench_bench")
 
 
 def info(where: str) -> None:

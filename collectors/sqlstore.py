@@ -23,11 +23,13 @@ source has them (Python datetimes and the public data are microsecond or coarser
 from __future__ import annotations
 
 import hashlib
+import uuid
 import io
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ from sqlalchemy.engine import make_url
 
 from collectors import workspace
 from collectors.schema import COLUMNS, coerce_dtypes, empty_frame
-from collectors.store_base import (MEASUREMENTS, TABLE_KEYS, AppendResult, MeasurementStore,
+from collectors.store_base import (MEASUREMENTS, AppendResult, MeasurementStore,
                                    StoreError, keyed_rows, latest_view)
 
 #: Which table holds each data table's Arrow schema and key.
@@ -402,4 +404,19 @@ def _parse_csv(data: bytes, fields: Sequence[pa.Field]) -> pa.Table:
     return pa.table(out, names=names)
 
 
-__all__ = ["REGISTRY", "SQLStore", "driver_url", "is_sql_url", "redacted"]
+@contextmanager
+def scratch_database(database_url: str, prefix: str = "effbench") -> Iterator[str]:
+    """Create ``<prefix>_<random>`` on the server of ``database_url`` (a URL of any database
+    this user can connect to), yield its URL, and drop it afterwards, closing stray sessions.
+    For tests and benchmarks that must never touch a real store."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{database_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+__all__ = ["REGISTRY", "SQLStore", "driver_url", "is_sql_url", "redacted", "scratch_database"]

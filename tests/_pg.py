@@ -9,7 +9,6 @@ it afterwards, so concurrent test sessions never see each other's tables.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,16 +37,10 @@ def server_url() -> tuple[str | None, str]:
 @contextmanager
 def fresh_database(prefix: str) -> Iterator[str]:
     """Create ``effbench_<prefix>_<random>``, yield its URL, drop it (closing stray sessions)."""
-    import psycopg
+    from collectors.sqlstore import scratch_database
 
     admin, reason = server_url()
     if admin is None:
         pytest.skip(f"no PostgreSQL reachable (set EFFBENCH_TEST_PG): {reason}")
-    name = f"effbench_{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(admin, f"effbench_{prefix}") as url:
+        yield url
