@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "predictor"))
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome"), "/usr/bin/chromium")
@@ -35,7 +33,7 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    from _analysis_data import synthetic_study
+    from tests.helpers.analysis_data import synthetic_study
     from effbench.experiment import load_spec, run_experiment
     from effbench.main_job import PAPER
 

@@ -66,7 +66,7 @@ def test_bad_spec_is_one_clear_error(tmp_path, text, match):
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
-    from _analysis_data import synthetic_study  # noqa: PLC0415 (tests/predictor helper)
+    from tests.helpers.analysis_data import synthetic_study
 
     spec = load_spec(PAPER)
     spec.analyses.pop("predictability")     # needs the evaluation stack; covered by real-data test
@@ -105,7 +105,7 @@ def test_claim_table_has_every_claim_and_report_is_written(synthetic_run):
 
 
 def test_a_failing_analysis_leaves_its_claims_untestable_with_the_reason(tmp_path):
-    from _analysis_data import synthetic_study  # noqa: PLC0415
+    from tests.helpers.analysis_data import synthetic_study
 
     spec = load_spec(PAPER)
     spec.analyses.clear()

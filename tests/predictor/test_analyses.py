@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from _analysis_data import SmallMatrix, synthetic_study
+from tests.helpers.analysis_data import SmallMatrix, synthetic_study
 from predictor.analyses import StudyData, get_analysis, list_analyses, register_analysis
 from predictor.analyses._base import BY_CONSTRUCTION, MEASURED, PROXY, Finding
 from predictor.analyses._rank import group_spearman
