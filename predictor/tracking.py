@@ -13,7 +13,6 @@ beside the default measurement store, with artifacts in ``mlartifacts/`` beside 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os

@@ -14,8 +14,6 @@ draw), so every method sees the same known set.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
