@@ -8,10 +8,7 @@ regressor in its own version-stable format (xgboost JSON, skops, coefficient JSO
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from predictor.methods.base import (NotEnoughKnownModels, TransferInputError, TransferMethod,
-                                    dump_json, load_json)
+from predictor.methods.base import NotEnoughKnownModels, TransferInputError, TransferMethod
 from predictor.methods.flops import FlopsBaseline
 from predictor.methods.krt import KRTTransfer
 from predictor.methods.rank import RankTransfer
@@ -19,39 +16,9 @@ from predictor.methods.lowrank import LowRankTransfer
 from predictor.methods.learned import SklearnTransfer, StatsmodelsTransfer, XGBoostTransfer
 from predictor.methods.consensus import ConsensusTransfer
 from predictor.methods.blend import BlendTransfer
+from predictor.methods.persistence import FORMAT_VERSION, load_method, save_method
 from predictor.methods.registry import (METHODS, SPECS, MethodSpec, UnknownMethod, make_method,
                                         method_help, method_names, register_method)
-
-FORMAT_VERSION = 1
-
-
-def save_method(est: TransferMethod, directory: Path) -> None:
-    """Write ``method.json`` (+ the regressor's own file) into ``directory``. Never pickles."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    cls = type(est)
-    dump_json(directory / "method.json", {
-        "format_version": FORMAT_VERSION, "class": f"{cls.__module__}.{cls.__qualname__}",
-        "params": est.get_params(deep=False), "state": est.state()})
-    est.save_extra(directory)
-
-
-def load_method(directory: Path) -> TransferMethod:
-    directory = Path(directory)
-    path = directory / "method.json"
-    if not path.exists():
-        raise UnknownMethod(f"{path}: no saved method here")
-    payload = load_json(path)
-    allowed = {f"{c.__module__}.{c.__qualname__}": c for c in METHODS.values()}
-    cls = allowed.get(payload.get("class"))
-    if cls is None:
-        raise UnknownMethod(f"{path}: class {payload.get('class')!r} is not an effbench transfer method")
-    est = cls(**payload["params"])
-    for key, value in payload["state"].items():
-        setattr(est, key, value)
-    est.load_extra(directory)
-    return est
-
 
 __all__ = ["BlendTransfer", "FlopsBaseline", "KRTTransfer", "LowRankTransfer", "METHODS", "MethodSpec",
            "NotEnoughKnownModels", "RankTransfer", "SPECS", "SklearnTransfer",

@@ -48,13 +48,13 @@ class BlendTransfer(TransferMethod):
         return {k: v for k, v in super().state().items() if k != "members_"}
 
     def save_extra(self, directory: Path) -> None:
-        from predictor.methods import save_method
+        from predictor.methods.persistence import save_method
 
         for i, est in enumerate(getattr(self, "members_", [])):
             save_method(est, directory / f"member-{i}")
 
     def load_extra(self, directory: Path) -> None:
-        from predictor.methods import load_method
+        from predictor.methods.persistence import load_method
 
         folders = sorted(directory.glob("member-*"), key=lambda p: int(p.name.split("-")[1]))
         if folders:
