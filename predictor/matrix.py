@@ -83,15 +83,6 @@ class LatencyMatrix:
         values.loc[:, list(configs)] = np.nan
         return replace(self, values=values)
 
-    def with_target(self, target: str, known: pd.Series, config: dict) -> LatencyMatrix:
-        """This matrix plus a column ``target`` holding only ``known`` (row label → value): the
-        shape every transfer method reads a target in. ``config`` fills its ``configs`` row."""
-        values = self.values.copy()
-        values[target] = pd.Series(known, dtype=float).reindex(values.index)
-        row = {c: config.get(c) for c in self.configs.columns}
-        configs = pd.concat([self.configs, pd.DataFrame([row], index=[target])])
-        return replace(self, values=values, configs=configs)
-
     def aligned_to(self, target: str) -> LatencyMatrix:
         """This matrix with every other column read as of the dates of ``target``'s values.
 
@@ -325,8 +316,7 @@ def _at_size(table: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     exact = key.merge(t.drop_duplicates(["model", "input_size"]), on=["model", "input_size"],
                       how="left").set_index("row")
     found = exact.drop(columns=["model", "input_size"]).notna().any(axis=1)
-    out = exact.where(found, fallback.reindex(exact.index)[exact.columns.intersection(fallback.columns)
-                                                           .union(exact.columns)])
+    out = exact.where(found, fallback.reindex(exact.index)[exact.columns])
     return out.reindex(models.index)
 
 

@@ -153,13 +153,28 @@ class RowIndex:
         return None, "has no measurement in the store"
 
 
-def match_known(known: pd.DataFrame, rows: RowIndex) -> tuple[pd.Series, list[str], list[str]]:
-    """(value per matrix row, skipped models, error messages); the value Series' ``attrs``
-    hold ``names``, the caller's name per row (echoed in the output as given), and ``assumed``,
-    the input sizes taken for models given without one.
+@dataclass
+class KnownMatch:
+    """A known table matched to matrix rows."""
 
-    A model stored at several sizes but given without one is an error of the file (its value
-    could calibrate the wrong row); a model the store lacks is skipped.
+    #: value per matrix row label
+    values: pd.Series
+    #: the caller's name per row label (echoed in the output as given)
+    names: dict[str, str]
+    #: known models the store lacks (``model`` or ``model@size``)
+    skipped: list[str]
+    #: faults of the file, each naming its row
+    errors: list[str]
+    #: input sizes taken for models given without one
+    assumed: list[str]
+
+
+def match_known(known: pd.DataFrame, rows: RowIndex) -> KnownMatch:
+    """Match every known row to a matrix row.
+
+    A model stored at several sizes but given without one is taken at its primary size (and
+    ``assumed`` says so); with no primary size it is an error of the file (its value could
+    calibrate the wrong row); a model the store lacks is skipped.
     """
     origin = known.attrs.get("origin", "known")
     values, names, skipped, errors, assumed = {}, {}, [], [], []
@@ -179,10 +194,7 @@ def match_known(known: pd.DataFrame, rows: RowIndex) -> tuple[pd.Series, list[st
             continue
         values[label] = float(rec.value)
         names[label] = rec.model
-    out = pd.Series(values, dtype=float)
-    out.attrs["names"] = names
-    out.attrs["assumed"] = assumed
-    return out, skipped, errors
+    return KnownMatch(pd.Series(values, dtype=float), names, skipped, errors, assumed)
 
 
-__all__ = ["KnownFileError", "RowIndex", "VALUE_COLUMN", "match_known", "read_known"]
+__all__ = ["KnownFileError", "KnownMatch", "RowIndex", "VALUE_COLUMN", "match_known", "read_known"]

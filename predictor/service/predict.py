@@ -26,7 +26,7 @@ Decisions, stated once:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +54,11 @@ class PreparedTarget:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare_target(matrix: Any, target: Target, exclude_devices: Iterable[str] = (),
-                   blank_stored: bool = False, notes: Sequence[str] = ()) -> PreparedTarget:
-    """The target's design over its sources (see module docstring)."""
-    excluded = set(exclude_devices)
+def prepare_target(matrix: Any, target: Target, blank_stored: bool = False,
+                   notes: Sequence[str] = ()) -> PreparedTarget:
+    """The target's design over its sources (see module docstring); a held-out device's
+    other configurations are removed by the caller (``LatencyMatrix.without``)."""
     drop = target.stored_configs(matrix.configs)
-    drop += [c for c in matrix.configs.index
-             if c not in drop and str(matrix.configs.at[c, "device"]) in excluded]
     sources = matrix.blanked(drop) if blank_stored and drop else matrix.without(drop)
     X = make_design(sources, None)
     return PreparedTarget(target, X, RowIndex.of(matrix.models), matrix.models,
@@ -136,13 +134,14 @@ def answer(prepared: PreparedTarget, known: pd.DataFrame, estimator: Any, method
     skips the unit check (an evaluation's known values come from the store itself).
     """
     X = prepared.X
-    y_all, skipped, errors = match_known(known, prepared.rows)
+    matched = match_known(known, prepared.rows)
+    y_all, skipped, errors = matched.values, matched.skipped, matched.errors
     if errors:
         raise KnownFileError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     warnings = list(prepared.notes)
-    if y_all.attrs.get("assumed"):
+    if matched.assumed:
         warnings.append("input_size not given, took the primary size: "
-                        + "; ".join(y_all.attrs["assumed"]))
+                        + "; ".join(matched.assumed))
     if skipped:
         warnings.append(f"skipped {len(skipped)} known model(s) the store has never measured: "
                         f"{', '.join(skipped)}")
@@ -169,7 +168,7 @@ def answer(prepared: PreparedTarget, known: pd.DataFrame, estimator: Any, method
     frame["model"] = info["model"].fillna(pd.Series(frame.index, index=frame.index)).astype(str) \
         if "model" in info else frame.index.astype(str)
     frame["input_size"] = pd.to_numeric(info.get("input_size"), errors="coerce")
-    given = pd.Series(y_all.attrs.get("names", {}), dtype=object)
+    given = pd.Series(matched.names, dtype=object)
     frame.loc[given.index, "model"] = given.to_numpy()  # known models as the caller named them
     frame = pd.concat([frame, _unmatched(known, skipped)]) if skipped else frame
     if models:

@@ -35,10 +35,6 @@ class Target:
         methods read the target's runtime|precision as they read a source's."""
         return f"{self.device}|{self.runtime}|{self.precision}"
 
-    def config_row(self) -> dict:
-        return {"device": self.device, "runtime": self.runtime, "precision": self.precision,
-                "device_tier": self.tier, "source": "query"}
-
     def stored_configs(self, configs: pd.DataFrame) -> list[str]:
         """Stored configurations of exactly this device, runtime and precision (any layout or
         version): the known table replaces them."""

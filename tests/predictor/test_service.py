@@ -234,14 +234,13 @@ def test_rows_are_model_and_input_size():
     rows = RowIndex.of(models)
     known = read_known(pd.DataFrame({"model": ["a", "b"], "latency_ms": ["1", "2"],
                                      "input_size": ["384", ""]}))
-    values, skipped, errors = match_known(known, rows)
-    assert values.to_dict() == {"a@384": 1.0, "b": 2.0} and not skipped and not errors
+    m = match_known(known, rows)
+    assert m.values.to_dict() == {"a@384": 1.0, "b": 2.0} and not m.skipped and not m.errors
     ambiguous = read_known(pd.DataFrame({"model": ["a"], "latency_ms": ["1"]}))
-    values, _, errors = match_known(ambiguous, rows)  # the primary size, and a note saying so
-    assert values.to_dict() == {"a": 1.0} and not errors
-    assert values.attrs["assumed"] == ["a at 224 px (also stored at 384)"]
+    m = match_known(ambiguous, rows)  # the primary size, and a note saying so
+    assert m.values.to_dict() == {"a": 1.0} and not m.errors
+    assert m.assumed == ["a at 224 px (also stored at 384)"]
     no_primary = RowIndex.of(models.set_axis(["a@224", "a@384", "b"]))
-    _, _, errors = match_known(ambiguous, no_primary)
-    assert errors == ["known row 1: model 'a' is stored at input sizes 224, 384: give input_size"]
+    assert match_known(ambiguous, no_primary).errors == ["known row 1: model 'a' is stored at input sizes 224, 384: give input_size"]
     wrong = read_known(pd.DataFrame({"model": ["b"], "latency_ms": ["1"], "input_size": ["288"]}))
-    assert match_known(wrong, rows)[1] == ["b@288"]
+    assert match_known(wrong, rows).skipped == ["b@288"]
