@@ -211,7 +211,8 @@ def write_timm(root: Path, rows: list[list[object]], header=TIMM_HEADER, name=GO
        drop=st.one_of(st.none(), st.integers(1, 7)))
 def test_timm_any_cell(tmp_path_factory, row, col, cell, drop):
     rows = [list(r) for r in TIMM_ROWS]
-    rows[row][col] = str(cell).replace(",", ";").replace("\n", " ") if cell is not None else None
+    rows[row][col] = (str(cell).replace(",", ";").replace("\n", " ").replace("\r", " ")
+                     if cell is not None else None)
     header = list(TIMM_HEADER)
     if drop is not None:
         header.pop(drop)
