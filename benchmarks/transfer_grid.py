@@ -30,7 +30,7 @@ import pandas as pd
 
 CUTOFF = "2024-10-01"
 KS = (1, 3, 5, 10)
-METHODS = "plain_krt,krt,krt_family,blend,consensus,rank"
+METHODS = "plain_krt,krt,krt_power,krt_family,blend,rank"
 BASELINE = "plain_krt"
 GOALS = {"forward_within_10": 0.70, "forward_spearman": 0.98, "forward_beats_share": 0.80,
          "timm_gpu_within_10": 0.85, "grid_seconds": 180.0}

@@ -75,6 +75,12 @@ def krt_space(t) -> dict[str, Any]:
             "prior_strength": t.suggest_float("prior_strength", 0.0, 5.0)}
 
 
+@space_of("krt_power")
+def krt_power_space(t) -> dict[str, Any]:
+    return {"exponent_shrink": t.suggest_float("exponent_shrink", 0.1, 10.0, log=True),
+            "same_setup": t.suggest_categorical("same_setup", ["prefer", "only"])}
+
+
 @space_of("rank")
 def rank_space(t) -> dict[str, Any]:
     return {"consensus": t.suggest_categorical("consensus", [True, False]),
