@@ -58,7 +58,8 @@ def make_design(matrix: LatencyMatrix, target: str | None, *,
                    matrix.models.loc[src.index, feats].astype(float),
                    src.add_prefix(SRC)], axis=1)
     # plain object labels: pyarrow-backed strings make every later .loc/isin cost milliseconds
-    X.index = pd.Index(X.index.astype(str).to_numpy(dtype=object), name="model")
+    # (the dtype is given because pandas 3 infers "str" from an object array of strings)
+    X.index = pd.Index(X.index.astype(str).to_numpy(dtype=object), dtype=object, name="model")
     X.columns = pd.Index(list(X.columns), dtype=object)
     return X
 
@@ -67,7 +68,7 @@ def target_vector(matrix: LatencyMatrix, target: str) -> pd.Series:
     if target not in matrix.values.columns:
         raise DesignError(f"target configuration {target!r} is not in the matrix")
     y = matrix.values[target].dropna().astype(float)
-    y.index = pd.Index(y.index.astype(str).to_numpy(dtype=object), name="model")
+    y.index = pd.Index(y.index.astype(str).to_numpy(dtype=object), dtype=object, name="model")
     y.name = target
     return y
 
