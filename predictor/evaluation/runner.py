@@ -102,8 +102,7 @@ def _known_table(models: pd.DataFrame, rows: np.ndarray, values: np.ndarray) -> 
     size = pd.to_numeric(info["input_size"], errors="coerce") if "input_size" in info else np.nan
     known = pd.DataFrame({"model": names, "canonical": names,
                           "input_size": pd.array(size, dtype="Int64"), "value": values,
-                          "row": np.arange(1, len(rows) + 1)})
-    known.attrs["origin"] = "drawn known models"
+                          "row": np.arange(1, len(rows) + 1), "origin": "drawn known models"})
     return known
 
 

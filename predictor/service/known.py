@@ -39,7 +39,8 @@ def _canonical(name: str) -> str:
 
 def read_known(source: str | Path | pd.DataFrame, metric: str = "latency",
                origin: str | None = None) -> pd.DataFrame:
-    """Validate a known table; return ``model, canonical, input_size, value, row``.
+    """Validate a known table; return ``model, canonical, input_size, value, row, origin``
+    (``origin``: the file name, or the given label, so that every error names where its row is).
 
     Rows are numbered from 1 after the header (row 1 = first data row), as a user counts them.
     """
@@ -94,7 +95,7 @@ def read_known(source: str | Path | pd.DataFrame, metric: str = "latency",
                      "row": i})
     out = pd.DataFrame(rows, columns=["model", "canonical", "input_size", "value", "row"])
     out["input_size"] = out["input_size"].astype("Int64")
-    out.attrs["origin"] = origin
+    out["origin"] = origin  # where each row came from, for the errors that name it
     return out
 
 
@@ -176,9 +177,9 @@ def match_known(known: pd.DataFrame, rows: RowIndex) -> KnownMatch:
     ``assumed`` says so); with no primary size it is an error of the file (its value could
     calibrate the wrong row); a model the store lacks is skipped.
     """
-    origin = known.attrs.get("origin", "known")
     values, names, skipped, errors, assumed = {}, {}, [], [], []
     for rec in known.itertuples():
+        origin = getattr(rec, "origin", "known")
         label, why = rows.lookup(rec.canonical, None if pd.isna(rec.input_size) else rec.input_size)
         if label is not None and why:
             assumed.append(why)

@@ -242,5 +242,10 @@ def test_rows_are_model_and_input_size():
     assert m.assumed == ["a at 224 px (also stored at 384)"]
     no_primary = RowIndex.of(models.set_axis(["a@224", "a@384", "b"]))
     assert match_known(ambiguous, no_primary).errors == ["known row 1: model 'a' is stored at input sizes 224, 384: give input_size"]
+    # the file's name travels as a column of the table (not DataFrame.attrs, which a copy or a
+    # concat may drop), so the error names it after any pandas operation
+    labelled = read_known(pd.DataFrame({"model": ["a"], "latency_ms": ["1"]}), origin="phone.csv")
+    copied = pd.concat([labelled.copy()], ignore_index=True)
+    assert match_known(copied, no_primary).errors[0].startswith("phone.csv row 1: model 'a'")
     wrong = read_known(pd.DataFrame({"model": ["b"], "latency_ms": ["1"], "input_size": ["288"]}))
     assert match_known(wrong, rows).skipped == ["b@288"]
