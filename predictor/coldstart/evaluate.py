@@ -43,7 +43,8 @@ class _View:
 def default_estimators(**config: Any) -> dict[str, tuple[ColdStartPredictor, str]]:
     """name → (estimator, which features table it reads: ``features`` or ``metadata``)."""
     return {"operators": (ColdStartPredictor(**config), "features"),
-            "metadata": (ColdStartPredictor(feature_set="metadata", **config), "metadata"),
+            "metadata": (ColdStartPredictor(feature_set="metadata", learner="xgboost",
+                                            **{k: v for k, v in config.items() if k != "learner"}), "metadata"),
             "flops": (ColdStartPredictor(feature_set="flops", learner="loglinear",
                                          **{k: v for k, v in config.items() if k != "learner"}), "features")}
 
