@@ -3,21 +3,27 @@
     PYTHONPATH=. .venv/bin/python benchmarks/coldstart.py trace        # all matrix models, resumable
     PYTHONPATH=. .venv/bin/python benchmarks/coldstart.py speed        # models/minute: seed13 + 100 timm
     PYTHONPATH=. .venv/bin/python benchmarks/coldstart.py evaluate     # LOFO / LMO on timm + AI Hub
+    PYTHONPATH=. .venv/bin/python benchmarks/coldstart.py tune --trials 30   # nested family-grouped Optuna
 
 ``trace`` traces every model of the public-data matrix at the input size it was measured at
 into a feature cache (a store folder ``$EFFBENCH_HOME/cache/features``), skipping what is
-there; ``evaluate`` reads that cache.
+there; ``evaluate`` reads that cache. ``tune`` runs, for each held-out family, an Optuna study whose
+objective is a family-grouped CV on the other families only, and scores the tuned learner on the
+held-out family beside the defaults (nested: the held-out family never reaches a study).
+``--store DIR`` reads an already imported store instead of importing the public data again.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from collectors import workspace
@@ -29,12 +35,19 @@ def cache_store():
     return ParquetStore(Path(workspace.home()).resolve() / "cache" / "features")
 
 
+STORE: str | None = None  # --store: an imported store to read instead of importing again
+
+
 def public_matrix():
-    """The latency matrix of both public sources (imported into a temporary store)."""
+    """The latency matrix of both public sources (imported into a temporary store, or read
+    from ``--store``)."""
     from collectors.importers import import_public, public_data_root
     from collectors.store import ParquetStore
     from predictor.matrix import matrix_from_store
 
+    if STORE:
+        store = ParquetStore(STORE)
+        return store, matrix_from_store(store)
     root = public_data_root()
     if root is None:
         raise SystemExit("public data not found (../shared/data or $EFFBENCH_DATA)")
@@ -70,8 +83,6 @@ def cmd_trace(args) -> int:
 def cmd_speed(args) -> int:
     """Tracing speed from scratch (fresh store): the seed models and a family-stratified
     timm sample, built with pretrained=False, traced on meta (CPU fallback)."""
-    import numpy as np
-
     from collectors.features import trace_models
     from collectors.store import ParquetStore
     from models_registry import FAMILIES, family_from_rules
@@ -129,25 +140,34 @@ def cmd_evaluate(args) -> int:
     print(f"features cached for {len(features)} (model, size) rows; timm configurations: {timm_cols}")
 
     start = time.perf_counter()
-    est = ColdStartPredictor().fit(sub, features)
+    est = ColdStartPredictor(calibration_groups=args.calibration_groups).fit(sub, features)
     fit_s = time.perf_counter() - start
     print(f"fit on every configuration ({len(est.configs_)}: {len(est.anchors_)} anchors, "
           f"{len(est.calibrations_)} calibrated) in {fit_s:.1f} s (load average {os.getloadavg()[0]:.1f})")
 
-    estimators = default_estimators()
+    estimators = default_estimators(calibration_groups=args.calibration_groups)
+    if args.estimators:
+        estimators = {k: v for k, v in estimators.items() if k in args.estimators.split(",")}
     if args.learners:
         for learner in args.learners.split(","):
-            estimators[f"operators-{learner}"] = (ColdStartPredictor(learner=learner), "features")
+            estimators[f"operators-{learner}"] = (ColdStartPredictor(learner=learner,
+                                                                     calibration_groups=args.calibration_groups),
+                                                  "features")
     start = time.perf_counter()
     result = evaluate_coldstart(sub, features, metadata, protocols=args.protocols.split(","),
                                 new_device=not args.no_new_device, k=args.k, estimators=estimators)
     result.n_boot = args.n_boot
     print(f"evaluation in {time.perf_counter() - start:.0f} s")
     scores = result.scores()
+    scores.insert(4, "source", scores["config"].map(result.sources).fillna(""))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result.predictions.to_parquet(out / "coldstart_predictions.parquet")
-    scores.to_csv(out / "coldstart_scores.csv", index=False)
+    scores.to_csv(out / "coldstart_scores.csv", index=False)  # the HTML report reads this file
+    (out / "coldstart_params.json").write_text(json.dumps(
+        {**result.params(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+         "n_features": int(len(features)), "n_boot": args.n_boot}, default=str))
+    print(f"scores: {out / 'coldstart_scores.csv'}")
     pd.set_option("display.width", 220)
     pd.set_option("display.max_rows", 400)
     timm_scores = scores[scores["config"].isin(timm_cols)]
@@ -176,8 +196,69 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    """Nested leave-family-out: per outer family, a study on the other families (its objective
+    a family CV among them), then the tuned and the default anchors predict the outer family."""
+    from predictor.coldstart import ColdStartPredictor
+    from predictor.coldstart.tune import family_cv, tune_coldstart
+
+    _, matrix = public_matrix()
+    features = cache_store().read("features")
+    configs = [c for c in timm_configs(matrix) if not args.configs or any(p in c for p in args.configs.split(","))]
+    learners = args.learners.split(",")
+    matrix = matrix.subset(configs=configs)
+    family = matrix.models["family"].astype(str)
+    print(f"configurations: {configs}; learners {learners}; {args.trials} trials per study")
+    rows = []
+    for outer in ([] if args.final_only else sorted(family.unique())):
+        train = matrix.subset(models=list(matrix.values.index[family != outer]))
+        start = time.perf_counter()
+        study = tune_coldstart(train, features, configs, n_trials=args.trials, learners=learners, seed=args.seed)
+        print(f"[{outer}] study {time.perf_counter() - start:.0f} s: {study.summary()}", flush=True)
+        for name, params in (("default", {}), ("tuned", study.best_params)):
+            est = ColdStartPredictor(**params)
+            rows_f, x = est._training_frame(matrix, features)
+            test = (family.reindex(rows_f.index) == outer).to_numpy()
+            for config in configs:
+                y = matrix.values.loc[rows_f.index, config]
+                ok = (y > 0).to_numpy()
+                tr, te = ok & ~test, ok & test
+                anchor = est._fit_anchor(rows_f[tr], x[tr], y[tr].to_numpy(dtype=float))
+                pred = est._predict_anchor(anchor, rows_f[te], x[te])
+                rows.append(pd.DataFrame({"estimator": name, "config": config, "family": outer,
+                                          "model": rows_f.loc[te, "model"].to_numpy(),
+                                          "y_ms": y[te].to_numpy(dtype=float), "pred_ms": np.exp(pred),
+                                          "params": json.dumps(study.best_params if name == "tuned" else {})}))
+    if rows:
+        from predictor.coldstart import score_predictions
+
+        preds = pd.concat(rows, ignore_index=True)
+        preds = preds.assign(protocol="leave-family-out", target="stored", low_ms=np.nan, high_ms=np.nan)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        preds.to_parquet(out / "coldstart_tune_predictions.parquet")
+        scores = score_predictions(preds, n_boot=args.n_boot)
+        cols = [c for c in ("estimator", "config", "n", "within_10", "within_10_lo", "within_10_hi", "spearman",
+                            "spearman_lo", "spearman_hi", "median_ape") if c in scores]
+        pd.set_option("display.width", 220)
+        print("\n== nested leave-family-out (stored configuration), tuned vs defaults ==")
+        print(scores[cols].round(3).to_string(index=False))
+        per_family = preds.assign(hit=(preds["pred_ms"] / preds["y_ms"] - 1).abs() <= 0.1).pivot_table(
+            index=["config", "family"], columns="estimator", values="hit", aggfunc="mean")
+        print(per_family.round(3).to_string())
+    if args.final or args.final_only:
+        start = time.perf_counter()
+        study = tune_coldstart(matrix, features, configs, n_trials=args.trials, learners=learners, seed=args.seed)
+        print(f"\n[all families] study {time.perf_counter() - start:.0f} s: {study.summary()}")
+        print(json.dumps(study.best_params))
+        print(json.dumps({k: round(v, 4) for k, v in study.best_score.items()}))
+        print(json.dumps({k: round(v, 4) for k, v in study.default_score.items()}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default=None, help="an imported store to read (default: import the public data)")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("trace")
     p.add_argument("--limit", type=int, default=0)
@@ -194,10 +275,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--n-boot", type=int, default=300)
     p.add_argument("--learners", default="", help="extra operator learners to compare, e.g. blend,nnls,hgb")
-    p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "effbench-coldstart"))
+    p.add_argument("--estimators", default="", help="only these of operators,metadata,flops")
+    p.add_argument("--calibration-groups", default="family", help="family (default), architecture or model")
+    p.add_argument("--out", default=str(workspace.home() / "coldstart"),
+                   help="scores folder (default $EFFBENCH_HOME/coldstart, where the HTML report looks)")
     p.add_argument("--mlflow", action="store_true", help="log the result with predictor.tracking.log_result")
     p.set_defaults(fn=cmd_evaluate)
+    p = sub.add_parser("tune")
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--configs", default="RTX 4090", help="substrings of the timm configurations tuned on")
+    p.add_argument("--learners", default="xgboost,hgb,loglinear")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-boot", type=int, default=300)
+    p.add_argument("--final", action="store_true", help="also run one study on every family (proposed defaults)")
+    p.add_argument("--final-only", action="store_true", help="only the study on every family")
+    p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "effbench-coldstart"))
+    p.set_defaults(fn=cmd_tune)
     args = parser.parse_args(argv)
+    global STORE
+    STORE = args.store
     return args.fn(args)
 
 
