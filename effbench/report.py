@@ -9,6 +9,7 @@ most :data:`MAX_ROWS` rows of a table and links the CSV that holds all of them.
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +32,12 @@ _SECTIONS = {"disagreement": "FLOPs vs measured rank", "transfer": "Cross-tier r
              "noise": "Measurement noise and rank stability (run-to-run vs drift)",
              "runtime_stability": "Rank stability across runtimes"}
 MAX_ROWS = 40
+#: Where ``benchmarks/coldstart.py evaluate`` leaves its scores, under ``$EFFBENCH_HOME``: the
+#: report shows them and never runs that evaluation (it needs ~1,700 traced models).
+COLDSTART_DIR = "coldstart"
+COLDSTART_SCORES = "coldstart_scores.csv"
+#: estimator name in the scores -> its column label in the report
+_COLD_ESTIMATORS = {"operators": "operator features", "metadata": "timm metadata", "flops": "FLOPs only"}
 _VERDICT_CSS = {"supported": "supported", "not supported": "not-supported",
                 "inconclusive": "inconclusive", "proxy": "proxy",
                 "true by construction": "construction", "not comparable": "construction"}
@@ -91,8 +98,78 @@ def _table(table: pd.DataFrame, title: str, report_dir: Path, csv_name: str) -> 
             + shown.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="—", border=0))
 
 
-def write_report(experiment, report_dir: str | Path) -> Path:
-    """Write ``index.html``, one PNG per figure and one CSV per table into ``report_dir``."""
+def coldstart_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per (protocol, target, configuration) of cold-start scores: the operator-feature
+    predictor's within ±10 % (95 % CI), Spearman and interval coverage, the baselines' within
+    ±10 % and Spearman beside. AI Hub configurations (~35 models each) are one row: their mean."""
+    if scores.empty:
+        return pd.DataFrame()
+    s = scores.copy()
+    if "source" in s:
+        aihub = s["source"].astype(str) == "aihub"
+    else:  # AI Hub configurations are device|runtime|precision, timm's have five parts
+        aihub = s["config"].astype(str).str.count(r"\|") == 2
+    n_ai = s.loc[aihub, "config"].nunique()
+    s.loc[aihub, "config"] = f"AI Hub (mean of {n_ai} configurations)"
+    keys = ["protocol", "target", "config"]
+    agg = s.groupby(keys + ["estimator"], sort=False).mean(numeric_only=True).reset_index()
+    out = agg.loc[agg["estimator"] == "operators", keys + ["n"]].drop_duplicates(keys).set_index(keys)
+    for est, label in _COLD_ESTIMATORS.items():
+        e = agg[agg["estimator"] == est].set_index(keys)
+        if e.empty:
+            continue
+        out[f"{label}: within ±10 %"] = e["within_10"]
+        if est == "operators" and "within_10_lo" in e:
+            out[f"{label}: 95 % CI"] = [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(e["within_10_lo"], e["within_10_hi"])]
+        out[f"{label}: Spearman"] = e["spearman"]
+        if est == "operators":
+            out[f"{label}: coverage"] = e["coverage"]
+    out = out.reset_index().rename(columns={"config": "configuration"})
+    out["n"] = out["n"].round().astype("Int64")
+    return out
+
+
+def _coldstart_section(report_dir: Path, folder: Path) -> str:
+    """The cold-start scores found in ``folder``, or a sentence saying how to make them."""
+    parts = ["<h2 id='coldstart'>Cold start: latency of models measured nowhere</h2>"]
+    file = folder / COLDSTART_SCORES
+    if not file.exists():
+        parts.append(f"<p class='untestable'>No cold-start evaluation in <code>{html.escape(str(file))}</code>. "
+                     "The main job does not trace the ~1,700 models it needs; run "
+                     "<code>benchmarks/coldstart.py trace</code> (~25 min once) then "
+                     "<code>benchmarks/coldstart.py evaluate</code>, and the next report shows the scores "
+                     "(docs/coldstart.md).</p>")
+        return "\n".join(parts)
+    try:
+        table = coldstart_table(pd.read_csv(file))
+    except (OSError, ValueError, KeyError) as exc:
+        parts.append(f"<p class='untestable'>cold-start scores in <code>{html.escape(str(file))}</code> "
+                     f"unreadable: {html.escape(repr(exc))}</p>")
+        return "\n".join(parts)
+    meta = {}
+    if (folder / "coldstart_params.json").exists():
+        try:
+            meta = json.loads((folder / "coldstart_params.json").read_text())
+        except (OSError, ValueError):
+            meta = {}
+    when = f" (evaluated {html.escape(str(meta['date']))})" if "date" in meta else ""
+    parts.append(f"<p>Held-out models predicted back from their traced operator features{when}: "
+                 "<b>leave-family-out</b> predicts each architecture family from the other four, "
+                 "<b>leave-models-out</b> five random folds; <b>stored</b>: the target configuration "
+                 "keeps its other models, <b>new-device</b>: the target device is known only through 10 "
+                 "measured models. Within ±10 %: share of predictions within 10 % of the measurement "
+                 "(95 % bootstrap CI over models); coverage: share inside the 90 % conformal interval. "
+                 "Baselines: log FLOPs alone (log-linear) and timm's published GMACs, activations, "
+                 "parameters and input size (gradient boosting). From "
+                 f"<code>{html.escape(str(file))}</code>, written by <code>benchmarks/coldstart.py "
+                 "evaluate</code>.</p>")
+    parts.append(_table(table, "coldstart scores", report_dir, "coldstart-scores"))
+    return "\n".join(parts)
+
+
+def write_report(experiment, report_dir: str | Path, coldstart_dir: str | Path | None = None) -> Path:
+    """Write ``index.html``, one PNG per figure and one CSV per table into ``report_dir``.
+    ``coldstart_dir``: where cold-start scores are read (default ``$EFFBENCH_HOME/coldstart``)."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     prov = getattr(experiment, "provenance", {}) or {}
@@ -137,6 +214,11 @@ def write_report(experiment, report_dir: str | Path) -> Path:
             if table is None or table.empty:
                 continue
             parts.append(_table(table, table_name, report_dir, f"{name}-{table_name}"))
+    if coldstart_dir is None:
+        from collectors import workspace
+
+        coldstart_dir = workspace.home() / COLDSTART_DIR
+    parts.append(_coldstart_section(report_dir, Path(coldstart_dir)))
     if experiment.seconds:
         parts.append("<p>Seconds per analysis: " + ", ".join(
             f"{html.escape(k)} {v:.1f}" for k, v in experiment.seconds.items()) + "</p>")
@@ -146,4 +228,4 @@ def write_report(experiment, report_dir: str | Path) -> Path:
     return path
 
 
-__all__ = ["DEFINITIONS", "MAX_ROWS", "write_report"]
+__all__ = ["COLDSTART_DIR", "COLDSTART_SCORES", "DEFINITIONS", "MAX_ROWS", "coldstart_table", "write_report"]
