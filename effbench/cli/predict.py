@@ -89,9 +89,7 @@ def predict(
     table.to_csv(out, index=False)
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    n_pred = int(table[f"{VALUE_COLUMN[metric]}_pred"].notna().sum())
-    console.print(f"{n_pred} of {len(table)} models predicted with {result.method} "
-                  f"({int(table['known'].sum())} known) -> {out}", highlight=False)
+    console.print(f"{result.headline()} -> {out}", highlight=False)
 
 
 @app.command()

@@ -99,12 +99,14 @@ class Prediction:
         return out.sort_values(["rank_pred", "model"], kind="stable", na_position="last"
                                ).reset_index(drop=True)
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """One line: how many of the rows got a prediction, where, with what."""
         f = self.frame
-        lines = [f"{int(np.isfinite(f['pred']).sum())} of {len(f)} models predicted on "
-                 f"{self.target.config_id} with {self.method} ({int(f['known'].sum())} known)"]
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+        return (f"{int(np.isfinite(f['pred']).sum())} of {len(f)} models predicted on "
+                f"{self.target.config_id} with {self.method} ({int(f['known'].sum())} known)")
+
+    def summary(self) -> str:
+        return "\n".join([self.headline()] + [f"warning: {w}" for w in self.warnings])
 
 
 def _interval(est: Any, X: pd.DataFrame, coverage: float, n: int) -> tuple[np.ndarray, np.ndarray]:
