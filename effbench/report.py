@@ -26,7 +26,8 @@ th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd;margin:.5em 0}
 .proxy{background:#e6eefb}.construction{background:#efe6fb}.untestable{color:#888}
 code{background:#f4f4f4;padding:1px 4px}.provenance{color:#555}dt{font-weight:600}
 dd{margin:0 0 .5em 1.5em}"""
-_SECTIONS = {"disagreement": "FLOPs vs measured rank", "transfer": "Cross-tier ranking transfer",
+_SECTIONS = {"new_hardware": "Prediction on new hardware (forward: devices newer than the store)",
+             "disagreement": "FLOPs vs measured rank", "transfer": "Cross-tier ranking transfer",
              "predictability": "Prediction error by family", "pareto": "Pareto frontier transfer",
              "variance": "Variance decomposition of log latency",
              "noise": "Measurement noise and rank stability (run-to-run vs drift)",

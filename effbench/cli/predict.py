@@ -6,6 +6,7 @@ Thin wrappers: each parses options and calls one library function (``predictor.s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -132,11 +133,13 @@ def train(
 @one_line_errors
 def evaluate(
     store: StoreOption = None,
-    protocol: str = typer.Option("lodo", "--protocol", help="lodo|forward|tier|family "
+    protocol: str = typer.Option("forward", "--protocol", help="forward (default: what a user "
+                                 "meets, a device newer than the store) |lodo|tier|family "
                                  "(time: the former name of forward)."),
     group: str = typer.Option("chipset", "--group", help="lodo holds out every device on the "
                               "held-out device's silicon (chipset), or only the device (device)."),
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="forward: the date T (YYYY-MM-DD); "
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="forward: the date T (YYYY-MM-DD; "
+                                         "default: the median date devices were first seen); "
                                          "sources as the store stood before T, targets the "
                                          "devices first seen from T on."),
     k: list[int] = typer.Option([5], "--k", help="Known models per target (repeatable)."),
@@ -193,10 +196,12 @@ def evaluate(
     console.print(result.summary())
     best = result.best_method(result.headline_k())
     if best:
+        from predictor.evaluation.result import BASELINE_METHOD
+
         line = f"best at k={result.headline_k()}: {best}"
-        if best != "krt":  # the comparison with KRT only means something for another method
-            _, beats = result.beats_reference(result.headline_k())
-            line += f"; beats KRT on {beats} of held-out devices"
+        _, beats = result.beats_reference(result.headline_k(), best)
+        if best != BASELINE_METHOD and not math.isnan(beats.value):  # NaN: baseline not run
+            line += f"; beats the baseline {BASELINE_METHOD} on {beats} of held-out devices"
         console.print(line, highlight=False)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ SUMMARY_METRICS = ("within_10", "within_5", "spearman", "kendall", "mape", "top5
                    "interval_width")
 HEADLINE = ("within_10", "spearman", "mape", "pareto_f1", "coverage")
 LOWER_IS_BETTER = {"mape", "interval_width"}
-REFERENCE_METHOD = "krt"
+#: the baseline every method is compared with: plain single-source KRT (issue #10's one path)
+BASELINE_METHOD = "plain_krt"
 #: Per-target references (``predictor.evaluation.references``) shown beside the scores.
 REFERENCE_METRICS = ("oracle_within_10", "retest_within_10")
 REFERENCE_LABELS = {"oracle_within_10": "ref: oracle w10", "retest_within_10": "ref: retest w10"}
@@ -106,9 +107,10 @@ class EvaluationResult:
         return str(means.idxmin() if metric in LOWER_IS_BETTER else means.idxmax())
 
     def beats_reference(self, k: int, method: str | None = None,
-                        reference: str = REFERENCE_METHOD) -> tuple[str | None, Estimate]:
+                        reference: str = BASELINE_METHOD) -> tuple[str | None, Estimate]:
         """Share of held-out devices where ``method`` (default: the best non-reference method at
-        ``k``) has a strictly higher mean within-10 % than ``reference`` (KRT), with a CI."""
+        ``k``) has a strictly higher mean within-10 % than ``reference`` (the plain single-source
+        KRT baseline), with a CI; NaN when either was not evaluated."""
         method = method or self.best_method(k, exclude=(reference,))
         devices = self.per_device()
         nan = Estimate(float("nan"), float("nan"), float("nan"), 0)
@@ -251,7 +253,7 @@ class EvaluationResult:
             for metric in HEADLINE:
                 out[metric] = self.estimate(best, k, metric).value
             _, beats = self.beats_reference(k)
-            out["beats_krt_share"] = beats.value
+            out[f"beats_{BASELINE_METHOD}_share"] = beats.value
         out["n_skipped"] = float(len(self.skipped))
         for c in REFERENCE_METRICS:  # references beside the scores (means over targets)
             if c in self.references and len(self.references):

@@ -39,3 +39,7 @@ def test_tracing_the_seed_models_changes_no_verdict(real_store, tmp_path):
     # the traced FLOPs did reach the analyses: the test is not vacuous
     assert "squeezenet1_1" in ranked["after"] - ranked["before"]
     assert len(verdicts["after"]) == len(load_spec(PAPER).claims)
+    # prediction on new hardware (forward) is the report's first analysis, references beside
+    page = (tmp_path / "after" / "index.html").read_text(encoding="utf-8")
+    sections = [page.index(f"<h2 id='{n}'>") for n in ("new_hardware", "disagreement")]
+    assert sections == sorted(sections) and "retest" in page[sections[0]:sections[1]]

@@ -70,6 +70,7 @@ def synthetic_run(tmp_path_factory):
 
     spec = load_spec(PAPER)
     spec.analyses.pop("predictability")     # needs the evaluation stack; covered by real-data test
+    spec.analyses.pop("new_hardware")       # the same (tests/predictor/test_transfer_new_hardware.py)
     for name, params in spec.analyses.items():
         if name != "variance":
             params.update(n_boot=30, leave_out_draws=4)

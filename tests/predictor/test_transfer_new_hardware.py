@@ -154,3 +154,23 @@ def test_auto_falls_back_to_plain_krt_where_nothing_can_be_validated(real_store)
     sources = m.subset(configs=[c for c in m.configs.index if not c.startswith("RTX 4090|")])
     target = Target("RTX 4090", "pytorch-eager", "amp", "gpu")
     assert choose_method(sources, 5, target) == BASELINE
+
+
+@pytest.mark.slow
+def test_new_hardware_analysis_is_the_evaluation_users_get(real_store, forward_k5):
+    """The study's headline for prediction is ``evaluate``'s forward run itself: the same
+    per-device means as a direct call, the baseline and the references beside."""
+    from predictor.analyses import StudyData, get_analysis
+
+    result = get_analysis("new_hardware")(StudyData.from_store(real_store), ks=[5])
+    scores = result.scores.set_index("method")
+    assert list(scores.index) == ["plain_krt", "krt_power"]
+    direct = (forward_k5.groupby(["method", "target_device", "target"])["within_10"].mean()
+              .groupby(level=["method", "target_device"]).mean().groupby(level="method").mean())
+    for method in scores.index:
+        assert scores.at[method, "within_10"] == pytest.approx(direct[method])
+    assert 0.5 < scores.at["krt_power", "ref_oracle_within_10"] < 1
+    assert 0.5 < scores.at["krt_power", "ref_retest_within_10"] <= 1
+    assert np.isnan(scores.at["plain_krt", "beats_baseline"])
+    assert "new_hardware.krt_power.k5.within_10" in result.metrics()
+    assert "forward at T = 2024-10-01" in result.summary()
