@@ -27,9 +27,9 @@ with Sxx the known models' sum of squared log-source deviations (five models spr
 order of magnitude give Sxx ≈ 5, so the default 1.0 keeps ~5/6 of the fitted departure); ``a``
 is the median of log target − b · log source. The order of the models on the source is kept
 (b > 0), so Spearman is the ratio's. Chosen on evidence: at k = 5 it lifted within ±10 % on
-forward AI Hub from 0.365 (``krt``) to 0.44, on chipset-grouped AI Hub from 0.58 to 0.60 and on
-timm from 0.34 to 0.36 (``benchmarks/transfer_grid.py``); shrinkage 0.5–2 were within 0.03 of
-each other, no shrinkage (plain least squares) lost at k = 3.
+forward AI Hub from 0.365 (``krt``) to 0.440, on chipset-grouped AI Hub from 0.612 to 0.637 and
+on timm from 0.344 to 0.364 (``benchmarks/transfer_grid.py``); shrinkage 0.5–2 were within 0.03
+of each other, no shrinkage (plain least squares) lost at k = 3.
 
 ``ratio_evidence`` is the primitive the other methods reuse.
 """
