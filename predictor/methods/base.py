@@ -263,10 +263,19 @@ class TransferMethod(BaseEstimator):
         (``intervals`` and ``warm_start`` change neither) and the source columns with their
         values — not the target. One key for the in-memory calibration cache and the saved
         predictors of ``predictor.query``."""
-        cols = source_columns(X)
-        content = int(pd.util.hash_pandas_object(X[cols], index=True).to_numpy().sum())
         params = {p: v for p, v in self.get_params().items() if p not in ("intervals", "warm_start")}
-        return type(self).__name__, tuple(cols), content, repr(sorted(params.items()))
+        params_repr = repr(sorted(params.items()))
+        # hashing the source block costs milliseconds and every fit asks: remember it for the
+        # design matrix object last seen (held, so its id cannot be reused; design matrices are
+        # never modified in place)
+        memo = getattr(self, "_content_memo", None)
+        if memo is not None and memo[0] is X:
+            cols, content = memo[1], memo[2]
+        else:
+            cols = source_columns(X)
+            content = int(pd.util.hash_pandas_object(X[cols], index=True).to_numpy().sum())
+            self._content_memo = (X, cols, content)
+        return type(self).__name__, tuple(cols), content, params_repr
 
     def _calibrate_intervals(self, X: pd.DataFrame, k: int) -> None:
         cols = source_columns(X)
@@ -310,6 +319,8 @@ class TransferMethod(BaseEstimator):
         wanted = getattr(self, "n_calibration", 10)
         features = [c for c in X.columns if c not in cols]
         L = log_sources(X, cols)
+        position = {c: i for i, c in enumerate(cols)}
+        feature_idx = list(X.columns.get_indexer(features))
         residuals, rms = [], []
         for pseudo in ordered[: 3 * wanted]:
             if len(residuals) >= wanted:
@@ -317,10 +328,12 @@ class TransferMethod(BaseEstimator):
             keep = pseudo_sources(X, cols, pseudo, drop_setup=bool(target) and not setup_known, L=L)
             if not keep:
                 continue
-            y_all = X[pseudo].dropna()
-            Xp = X[features + keep]
-            Xp = Xp[Xp[keep].notna().any(axis=1)]
-            y_all = y_all[y_all.index.isin(Xp.index)]
+            # the pseudo-target's design: the rows some kept source measured (positions, one take)
+            rows = np.flatnonzero(~np.isnan(L[:, [position[c] for c in keep]]).all(axis=1))
+            Xp = X.iloc[rows, feature_idx + list(X.columns.get_indexer(keep))]
+            y_log_all = L[rows, position[pseudo]]
+            measured = ~np.isnan(y_log_all)
+            y_all = pd.Series(np.exp(y_log_all[measured]), index=Xp.index[measured])
             if len(y_all) < need + 1:
                 continue
             known = rng.choice(len(y_all), size=k, replace=False) if k else np.array([], dtype=int)
@@ -331,9 +344,9 @@ class TransferMethod(BaseEstimator):
                 est.fit(Xp, y_all[mask], target=config_of(pseudo))
             except (NotEnoughKnownModels, TransferInputError):
                 continue  # this draw cannot be scored (e.g. its known models lack FLOPs)
-            unknown = y_all[~mask]
-            pred = est._predict_log(Xp.loc[unknown.index])
-            residuals.append(np.abs(pred - np.log(unknown.to_numpy())))
+            unknown = np.flatnonzero(measured)[~mask]  # row positions in Xp
+            pred = est._predict_log(Xp.iloc[unknown])
+            residuals.append(np.abs(pred - y_log_all[unknown]))
             rms.append(est.known_rms_)
         if not self.scaled_intervals:
             out = np.concatenate(residuals) if residuals else np.array([])
