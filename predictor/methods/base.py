@@ -314,8 +314,9 @@ class TransferMethod(BaseEstimator):
         # a stack that only the held-out pseudo-target's device runs)
         ordered = [own[i] for i in rng.permutation(len(own))] + \
             [other[i] for i in rng.permutation(len(other))]
-        setup_known = bool(own) or any(
-            target and setup_of(config_of(c)) == setup_of(target) for c in cols)
+        # no source runs the target's stack: its pseudo-targets lose the sources of theirs
+        drop_setup = bool(target) and not any(setup_of(config_of(c)) == setup_of(target)
+                                              for c in cols)
         wanted = getattr(self, "n_calibration", 10)
         features = [c for c in X.columns if c not in cols]
         L = log_sources(X, cols)
@@ -325,7 +326,7 @@ class TransferMethod(BaseEstimator):
         for pseudo in ordered[: 3 * wanted]:
             if len(residuals) >= wanted:
                 break
-            keep = pseudo_sources(X, cols, pseudo, drop_setup=bool(target) and not setup_known, L=L)
+            keep = pseudo_sources(X, cols, pseudo, drop_setup=drop_setup, L=L)
             if not keep:
                 continue
             # the pseudo-target's design: the rows some kept source measured (positions, one take)
@@ -348,10 +349,9 @@ class TransferMethod(BaseEstimator):
             pred = est._predict_log(Xp.iloc[unknown])
             residuals.append(np.abs(pred - y_log_all[unknown]))
             rms.append(est.known_rms_)
-        if not self.scaled_intervals:
-            out = np.concatenate(residuals) if residuals else np.array([])
-            return np.sort(out[np.isfinite(out)])
         raw = np.concatenate(residuals) if residuals else np.array([])
+        if not self.scaled_intervals:
+            return np.sort(raw[np.isfinite(raw)])
         floor = float(np.median(raw[np.isfinite(raw)])) if np.isfinite(raw).any() else float("nan")
         scores = [r / np.sqrt(m ** 2 + floor ** 2) for r, m in zip(residuals, rms)]
         out = np.concatenate(scores) if scores else np.array([])
