@@ -38,21 +38,16 @@ GOALS = {"forward_within_10": 0.70, "forward_spearman": 0.98, "forward_beats_sha
 
 def table(result, label: str) -> pd.DataFrame:
     """One row per (method, k): the scores (means over held-out devices) and the references."""
-    frame = result.to_frame()
-    wide = frame.pivot_table(index=["method", "k"], columns="metric", values="value",
-                             observed=True)
-    cols = [c for c in ("within_10", "spearman", "coverage") if c in wide]
-    out = wide[cols].copy()
-    out.insert(0, "devices", frame[frame.metric == "within_10"].set_index(["method", "k"])["n"])
-    refs = result.reference_means().set_index(["method", "k"])
-    for c in ("oracle_within_10", "retest_within_10"):
-        out[f"ref:{c.removesuffix('_within_10')}_w10"] = refs[c] if c in refs else np.nan
-    out["beats_" + BASELINE] = [result.beats(m, BASELINE, k).value if m != BASELINE else np.nan
-                                for m, k in out.index]
+    board = result.scoreboard(baseline=BASELINE).set_index(["method", "k"])
+    out = board[["within_10", "spearman", "coverage"]].copy()
+    out.insert(0, "devices", [result.estimate(m, k).n for m, k in board.index])
+    for c in ("oracle", "retest"):
+        out[f"ref:{c}_w10"] = board[f"ref_{c}_within_10"]
+    out["beats_" + BASELINE] = board["beats_baseline"]
     print(f"\n[{label}] mean over held-out devices; coverage of the 90 % intervals; references "
           f"(ref:) over the same targets; beats_{BASELINE} = share of target configurations "
           "with a higher within ±10 %")
-    print(out.round(3).to_string())
+    print(out.sort_index().round(3).to_string())
     return out
 
 

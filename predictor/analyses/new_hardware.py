@@ -78,22 +78,10 @@ def new_hardware(data: StudyData, cutoff: str = "2024-10-01", source: str = "aih
     names = list(dict.fromkeys([BASELINE_METHOD, *methods]))
     result = evaluate(matrix, names, "forward", ks=tuple(ks), n_draws=n_draws, cutoff=cutoff,
                       n_jobs=n_jobs)
-    refs = result.reference_means().set_index(["method", "k"])
-    rows = []
-    for method in names:
-        for k in ks:
-            row = {"method": method, "k": k}
-            for metric in ("within_10", "spearman", "coverage"):
-                e = result.estimate(method, k, metric)
-                row.update({metric: e.value, f"{metric}_low": e.low, f"{metric}_high": e.high})
-            for ref in ("oracle_within_10", "retest_within_10"):
-                row[f"ref_{ref}"] = (float(refs.at[(method, k), ref])
-                                     if (method, k) in refs.index and ref in refs else float("nan"))
-            row["beats_baseline"] = (result.beats(method, BASELINE_METHOD, k).value
-                                     if method != BASELINE_METHOD else float("nan"))
-            rows.append(row)
+    scores = result.scoreboard()
+    scores = scores[scores["method"].isin(names)].reset_index(drop=True)
     n_devices = int(result.per_target["target_device"].nunique()) if len(result.per_target) else 0
-    return NewHardwareResult(scores=pd.DataFrame(rows), cutoff=str(cutoff), n_devices=n_devices,
+    return NewHardwareResult(scores=scores, cutoff=str(cutoff), n_devices=n_devices,
                              parameters={"cutoff": str(cutoff), "source": source,
                                          "methods": ",".join(names), "ks": ",".join(map(str, ks)),
                                          "n_draws": n_draws})

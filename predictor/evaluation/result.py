@@ -187,6 +187,31 @@ class EvaluationResult:
             (both[method] > both[reference])
         return mean_ci(better.to_numpy(float), seed=self.seed)
 
+    def scoreboard(self, metrics: tuple[str, ...] = ("within_10", "spearman", "coverage"),
+                   baseline: str = BASELINE_METHOD) -> pd.DataFrame:
+        """One row per (method, k): each metric's mean over held-out devices with its 95 % CI
+        (``<metric>_low/_high``), the references averaged the same way (``ref_<name>``), and
+        ``beats_baseline`` (share of target configurations above ``baseline`` in within-±10 %;
+        NaN for the baseline itself) — the table every transfer benchmark prints."""
+        refs = self.reference_means().set_index(["method", "k"])
+        rows = []
+        for method in self.methods:
+            for k in self.ks:
+                if self.estimate(method, k, metrics[0]).n == 0:
+                    continue  # not scored at this k
+                row: dict[str, Any] = {"method": method, "k": k}
+                for metric in metrics:
+                    e = self.estimate(method, k, metric)
+                    row.update({metric: e.value, f"{metric}_low": e.low, f"{metric}_high": e.high})
+                for ref in REFERENCE_METRICS:
+                    row[f"ref_{ref}"] = (float(refs.at[(method, k), ref])
+                                         if (method, k) in refs.index and ref in refs
+                                         else float("nan"))
+                row["beats_baseline"] = (self.beats(method, baseline, k).value
+                                         if method != baseline else float("nan"))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
     # ------------------------------------------------------------------ display
     def headline_k(self) -> int:
         return 5 if 5 in self.ks else max(self.ks)
