@@ -50,10 +50,12 @@ def predict(
                                          "may be new to the store."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="Target runtime as the store "
                                           "names it (required; e.g. tflite, qnn, onnx, "
-                                          "pytorch-eager, onnxruntime)."),
+                                          "pytorch-eager, onnxruntime; the raw data's names, "
+                                          "e.g. qnn_dlc, are read as the store's, with a note)."),
     precision: Optional[str] = typer.Option(None, "--precision", help="Target precision as the "
                                             "store names it (required; e.g. float, w8a8, amp, "
-                                            "fp32)."),
+                                            "fp32; fp16 and int8 are read as float and w8a8 "
+                                            "where the store has no such name)."),
     store: StoreOption = None,
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated models to predict "
                                          "(NAME or NAME@INPUT_SIZE); default: every stored model."),

@@ -3,7 +3,11 @@
 A new device is the point of effbench, so an unknown ``--device`` is allowed (with a "did you
 mean" note when it is one typo away from a stored one). Runtime and precision are different: a
 source is only comparable when its software stack is named the way the store names it, so a
-runtime or precision the store has never seen is an error that lists those it has.
+runtime or precision the store has never seen is an error that lists those it has. The names the
+raw data and the collectors use for the same stack are read as the store's name, with a note
+(AI Hub's ``qnn_dlc`` is the store's ``qnn``, ``fp16`` its ``float``; ONNX Runtime is AI Hub's
+``onnx`` and the local collector's ``onnxruntime``): a user copying a runtime from a perf.yaml
+or a collection gets an answer, not an error.
 """
 
 from __future__ import annotations
@@ -44,10 +48,35 @@ class Target:
         return list(configs.index[same])
 
 
-def _spelled(value: str, stored: list[str], what: str) -> str:
+def spellings(what: str) -> dict[str, tuple[str, ...]]:
+    """Other spellings of a runtime or precision -> the stored names they may stand for, in order
+    of preference (lower case). From the importers' and collectors' own tables, so a name they
+    learn is learnt here too; plus the two stacks the two sides name apart."""
+    from collectors.importers import aihub
+    from collectors.local import runtimes
+
+    table: dict[str, list[str]] = {}
+    if what == "runtime":
+        pairs = [*aihub.RUNTIMES.items(), *runtimes.ALIASES.items(),
+                 ("onnxruntime", "onnx"), ("ort", "onnx"), ("litert", "tflite")]
+    else:
+        pairs = [*aihub.PRECISIONS.items(), ("int8", "w8a8"), ("fp16", "fp16")]
+    for raw, name in pairs:
+        table.setdefault(raw.lower(), [])
+        if name.lower() not in table[raw.lower()]:
+            table[raw.lower()].append(name.lower())
+    return {raw: tuple(names) for raw, names in table.items()}
+
+
+def _spelled(value: str, stored: list[str], what: str, notes: list[str] | None = None) -> str:
     by_lower = {s.lower(): s for s in stored}
     if value.lower() in by_lower:
         return by_lower[value.lower()]
+    for name in spellings(what).get(value.lower(), ()):
+        if name in by_lower:
+            if notes is not None:
+                notes.append(f"--{what} {value!r} read as {by_lower[name]!r} (the store's name for it)")
+            return by_lower[name]
     near = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.6)
     hint = f"did you mean {by_lower[near[0]]!r}? " if near else ""
     raise TargetError(f"--{what} {value!r} is not in the store; {hint}the store has: "
@@ -65,9 +94,9 @@ def resolve_target(configs: pd.DataFrame, device: str | None, runtime: str | Non
             raise TargetError(f"--{what} is required; the store has: "
                               f"{', '.join(sorted(configs[what].dropna().astype(str).unique()))}")
     runtime = _spelled(str(runtime).strip(), sorted(configs["runtime"].dropna().astype(str).unique()),
-                       "runtime")
+                       "runtime", notes)
     precision = _spelled(str(precision).strip(),
-                         sorted(configs["precision"].dropna().astype(str).unique()), "precision")
+                         sorted(configs["precision"].dropna().astype(str).unique()), "precision", notes)
     device = str(device).strip()
     devices = sorted(configs["device"].dropna().astype(str).unique())
     by_lower = {d.lower(): d for d in devices}
@@ -122,4 +151,4 @@ def check_units(known: pd.Series, sources: pd.DataFrame, target: Target | None =
                       f"of this runtime and precision on the same models: are they in {unit}? effbench expects ms per sample")
 
 
-__all__ = ["Target", "TargetError", "UNIT_SLIP", "check_units", "resolve_target"]
+__all__ = ["Target", "TargetError", "UNIT_SLIP", "check_units", "resolve_target", "spellings"]

@@ -208,6 +208,29 @@ def test_device_is_required_and_a_near_miss_is_noted(matrix):
     assert any("did you mean 'dev4'" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("runtime, precision, stored", [
+    ("qnn_dlc", "fp16", ("qnn", "float")),                    # AI Hub's current and legacy names
+    ("torchscript_onnx_tflite", "float", ("tflite", "float")),
+    ("onnxruntime", "int8", ("onnx", "w8a8")),                # ONNX Runtime, as a collector names it
+])
+def test_source_spellings_are_read_as_the_stores_names(matrix, runtime, precision, stored):
+    known = known_from(matrix, "dev4|qnn|float", ["m000", "m003"])
+    result = predict_from_known(matrix, known, method="krt", device="devX", runtime=runtime,
+                                precision=precision)
+    assert (result.target.runtime, result.target.precision) == stored
+    assert any(f"--runtime {runtime!r} read as {stored[0]!r}" in w for w in result.warnings)
+
+
+def test_an_exact_stored_name_wins_over_a_spelling(matrix):
+    """``onnx`` is a local collector's spelling of ``onnxruntime``, but this store names its
+    ONNX Runtime configurations ``onnx``: the stored name is taken as it is, with no note."""
+    known = known_from(matrix, "dev4|qnn|float", ["m000", "m003"])
+    result = predict_from_known(matrix, known, method="krt", device="devX", runtime="onnx",
+                                precision="w8a8")
+    assert result.target.runtime == "onnx"
+    assert not any("read as" in w for w in result.warnings)
+
+
 @pytest.mark.parametrize("factor, unit", [(1000.0, "microseconds"), (1e-3, "seconds")])
 def test_unit_slip_is_named(matrix, factor, unit):
     known = known_from(matrix, "dev4|qnn|float", ["m000", "m003", "m006", "m009", "m012"])
