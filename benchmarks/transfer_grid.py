@@ -43,6 +43,7 @@ def table(result, label: str) -> pd.DataFrame:
     out.insert(0, "devices", [result.estimate(m, k).n for m, k in board.index])
     for c in ("oracle", "retest"):
         out[f"ref:{c}_w10"] = board[f"ref_{c}_within_10"]
+        out[f"ref:{c}_rho"] = board[f"ref_{c}_spearman"]
     out["beats_" + BASELINE] = board["beats_baseline"]
     print(f"\n[{label}] mean over held-out devices; coverage of the 90 % intervals; references "
           f"(ref:) over the same targets; beats_{BASELINE} = share of target configurations "

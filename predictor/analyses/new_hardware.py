@@ -58,7 +58,8 @@ class NewHardwareResult(AnalysisResult):
             lines.append(f"  {r.method:<10} k={r.k:<3} within ±10 % {r.within_10:.3f} "
                          f"[{r.within_10_low:.3f}, {r.within_10_high:.3f}]  Spearman "
                          f"{r.spearman:.3f}  coverage {r.coverage:.2f}  {beats}  | references: "
-                         f"oracle {r.ref_oracle_within_10:.3f}, retest {r.ref_retest_within_10:.3f}")
+                         f"oracle {r.ref_oracle_within_10:.3f} / ρ {r.ref_oracle_spearman:.3f}, retest "
+                         f"{r.ref_retest_within_10:.3f} / ρ {r.ref_retest_spearman:.3f}")
         return "\n".join(lines)
 
 

@@ -27,8 +27,9 @@ LOWER_IS_BETTER = {"mape", "interval_width"}
 #: the baseline every method is compared with: plain single-source KRT (issue #10's one path)
 BASELINE_METHOD = "plain_krt"
 #: Per-target references (``predictor.evaluation.references``) shown beside the scores.
-REFERENCE_METRICS = ("oracle_within_10", "retest_within_10")
-REFERENCE_LABELS = {"oracle_within_10": "ref: oracle w10", "retest_within_10": "ref: retest w10"}
+REFERENCE_METRICS = ("oracle_within_10", "retest_within_10", "oracle_spearman", "retest_spearman")
+REFERENCE_LABELS = {"oracle_within_10": "ref: oracle w10", "retest_within_10": "ref: retest w10",
+                    "oracle_spearman": "ref: oracle ρ", "retest_spearman": "ref: retest ρ"}
 
 
 @dataclass

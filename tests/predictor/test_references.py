@@ -29,6 +29,24 @@ def test_retest_rate_counts_successive_reprofiles_within_the_gap():
     assert rate.loc["a", "retest_within_10"] == 0.5 and rate.loc["a", "retest_pairs"] == 2
     assert rate.loc["b", "retest_within_10"] == 1.0 and rate.loc["b", "retest_pairs"] == 1
     assert retest_rate(None).empty
+    assert rate["retest_spearman"].isna().all()  # one or two models: no rank correlation
+
+
+def test_retest_spearman_ranks_each_models_first_pair_once():
+    """Ten models re-profiled twice a fortnight apart; the second round swaps two neighbours,
+    the third (only models 0-4 again) is far off. Each model's *first* pair counts once, so the
+    third round changes nothing: ρ is that of one adjacent swap among ten, 1 − 6·2/990."""
+    day = pd.Timestamp("2025-01-01")
+    first = np.arange(1.0, 11.0)
+    second = first.copy()
+    second[[3, 4]] = second[[4, 3]]
+    rows = [(f"m{i}", "a", day, first[i]) for i in range(10)]
+    rows += [(f"m{i}", "a", day + pd.Timedelta(days=14), second[i]) for i in range(10)]
+    rows += [(f"m{i}", "a", day + pd.Timedelta(days=28), 100.0 - i) for i in range(5)]
+    rate = retest_rate(pd.DataFrame(rows, columns=["model", "config", "measured_at", "value"]))
+    rate = rate.set_index("config")
+    assert rate.loc["a", "retest_pairs"] == 15
+    assert rate.loc["a", "retest_spearman"] == pytest.approx(1 - 6 * 2 / (10 * 99))
 
 
 def test_references_travel_with_the_result_and_its_summary():

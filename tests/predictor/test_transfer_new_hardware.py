@@ -171,6 +171,9 @@ def test_new_hardware_analysis_is_the_evaluation_users_get(real_store, forward_k
         assert scores.at[method, "within_10"] == pytest.approx(direct[method])
     assert 0.5 < scores.at["krt_power", "ref_oracle_within_10"] < 1
     assert 0.5 < scores.at["krt_power", "ref_retest_within_10"] <= 1
+    # re-profiles of a new device rank its models more alike than the best single source does:
+    # what makes a Spearman goal of 0.98 a demand beyond any one source's order
+    assert scores.at["krt_power", "ref_oracle_spearman"] < scores.at["krt_power", "ref_retest_spearman"] <= 1
     assert np.isnan(scores.at["plain_krt", "beats_baseline"])
     assert "new_hardware.krt_power.k5.within_10" in result.metrics()
     assert "forward at T = 2024-10-01" in result.summary()
