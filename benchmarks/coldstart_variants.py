@@ -177,6 +177,27 @@ def v_roof_feat(r, X, y, rt, Xt):
     return xgb(monotone_constraints=mono(X2.columns) [:-1] + (1,)).fit(X2, y).predict(Xt2)
 
 
+def v_huber(r, X, y, rt, Xt):
+    """Trees on a pseudo-Huber loss (slope 0.1 in log space): within ±10 % scores the bulk, and a
+    squared loss lets a few badly-fitting networks pull every leaf."""
+    return xgb(objective="reg:pseudohubererror", huber_slope=0.1,
+               monotone_constraints=mono(X.columns)).fit(X, y).predict(Xt)
+
+
+def v_median(r, X, y, rt, Xt):
+    """Trees on the absolute error (median regression), for the same reason."""
+    return xgb(objective="reg:absoluteerror", monotone_constraints=mono(X.columns)).fit(X, y).predict(Xt)
+
+
+def v_roofline_huber(r, X, y, rt, Xt):
+    """The roofline-residual trees of the ensemble, on the pseudo-Huber loss."""
+    roof = _roof_fit(r, y)
+    b, bt = roof(r), roof(rt)
+    m_ = xgb(objective="reg:pseudohubererror", huber_slope=0.1,
+             monotone_constraints=mono(X.columns)).fit(X, y, base_margin=b)
+    return m_.predict(Xt, base_margin=bt)
+
+
 VARIANTS = {k[2:]: v for k, v in dict(globals()).items() if k.startswith("v_")}
 
 #: cross-config sharing: one model for all timm configs, config one-hot + its training median
