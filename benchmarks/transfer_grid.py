@@ -142,6 +142,11 @@ def main() -> None:
                                group="chipset")
         auto_seconds = time.perf_counter() - t
     fwd = forward.per_target[forward.per_target.k == 5]
+    refs = forward.reference_means()
+    refs = refs[(refs.method == BASELINE) & (refs.k == 5)].iloc[0]
+    print(f" forward AI Hub references (same targets): best single source in hindsight "
+          f"{refs.oracle_within_10:.3f} / ρ {refs.oracle_spearman:.3f}; re-profiles of the "
+          f"same cell {refs.retest_within_10:.3f} / ρ {refs.retest_spearman:.3f}")
     base = fwd[fwd.method == BASELINE].groupby("target")["within_10"].mean()
     for name, rows in (("auto (the default of effbench predict)", auto_fwd),
                        *((m, fwd[fwd.method == m]) for m in forward.methods if m != BASELINE)):

@@ -56,13 +56,40 @@ def setup_of(config: str) -> str:
     return "|".join(parts[1:3])
 
 
-def log_sources(X: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-    """The ``src:*`` block of X as a float array of log ms (NaN where not measured)."""
-    cols = source_columns(X) if columns is None else columns
-    values = X.reindex(columns=cols).to_numpy(dtype=float, na_value=np.nan)
+#: the log source block of the design matrices seen last, identity-checked: one fit reads the
+#: same X's sources three or four times (fit, in-sample residuals, prediction, each pseudo-target
+#: of its calibration), and the pandas reindex behind each read cost more than the arithmetic.
+#: Design matrices are never modified in place (``make_design`` builds one per call), which
+#: ``TransferMethod.source_fingerprint`` assumes too.
+_LOG_BLOCKS: list[tuple[pd.DataFrame, dict[str, int], np.ndarray]] = []
+_LOG_BLOCKS_KEPT = 8
+
+
+def _log_block(X: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
+    for frame, position, block in _LOG_BLOCKS:
+        if frame is X:
+            return position, block
+    cols = source_columns(X)
+    values = (X[cols].to_numpy(dtype=float, na_value=np.nan) if cols
+              else np.empty((len(X), 0)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(values)
-    out[~np.isfinite(out)] = np.nan
+        block = np.log(values)
+    block[~np.isfinite(block)] = np.nan
+    position = {c: i for i, c in enumerate(cols)}
+    _LOG_BLOCKS.insert(0, (X, position, block))
+    del _LOG_BLOCKS[_LOG_BLOCKS_KEPT:]
+    return position, block
+
+
+def log_sources(X: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+    """The ``src:*`` block of X (or its ``columns``, in that order) as a new float array of log
+    ms (NaN where not measured, and for a column X does not have)."""
+    position, block = _log_block(X)
+    if columns is None:
+        return block.copy()
+    idx = np.fromiter((position.get(c, -1) for c in columns), dtype=int, count=len(columns))
+    out = block[:, np.maximum(idx, 0)] if len(idx) else np.empty((len(X), 0))
+    out[:, idx < 0] = np.nan
     return out
 
 
@@ -236,7 +263,8 @@ class TransferMethod(BaseEstimator):
         without ``scaled_intervals``)."""
         if not self.scaled_intervals:
             return None
-        r = y_log.to_numpy(dtype=float) - self._predict_log(X.loc[y_log.index])
+        # predicted on all of X (its source block is read already) and taken by position
+        r = y_log.to_numpy(dtype=float) - self._predict_log(X)[X.index.get_indexer(y_log.index)]
         r = r[np.isfinite(r)]
         return float(np.sqrt(np.mean(r ** 2))) if len(r) else 0.0
 
@@ -346,7 +374,7 @@ class TransferMethod(BaseEstimator):
             except (NotEnoughKnownModels, TransferInputError):
                 continue  # this draw cannot be scored (e.g. its known models lack FLOPs)
             unknown = np.flatnonzero(measured)[~mask]  # row positions in Xp
-            pred = est._predict_log(Xp.iloc[unknown])
+            pred = est._predict_log(Xp)[unknown]  # all rows: Xp's source block is read already
             residuals.append(np.abs(pred - y_log_all[unknown]))
             rms.append(est.known_rms_)
         raw = np.concatenate(residuals) if residuals else np.array([])

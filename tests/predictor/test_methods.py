@@ -208,3 +208,24 @@ def test_sklearn_hgb_variant_fits(lowrank):
     assert metrics.within(y_unknown.to_numpy(), est.predict(X.loc[y_unknown.index]), 0.10) >= 0.9
     with pytest.raises(ValueError, match="estimator must be 'hgb' or 'ridge'"):
         make_method("sklearn", estimator="svm", intervals=False).fit(X, y_known, target=y_known.name)
+
+
+def test_log_sources_is_a_fresh_array_in_the_order_asked():
+    """The log source block is read once per design matrix and remembered: every call still
+    returns a new array (a caller's edit cannot reach the next caller), in the columns' order,
+    NaN for a column the design lacks, and a different design gets its own values."""
+    from predictor.methods.base import log_sources
+
+    X = make_design(low_rank_matrix(seed=1), None)
+    cols = [c for c in X.columns if c.startswith("src:")][:3]
+    first = log_sources(X, cols)
+    expected = np.log(X[cols].to_numpy(dtype=float))
+    np.testing.assert_allclose(first, expected)
+    first[:] = 0.0
+    np.testing.assert_allclose(log_sources(X, cols), expected)
+    swapped = log_sources(X, [cols[1], "src:absent", cols[0]])
+    np.testing.assert_allclose(swapped[:, 0], expected[:, 1])
+    assert np.isnan(swapped[:, 1]).all()
+    np.testing.assert_allclose(swapped[:, 2], expected[:, 0])
+    other = X.assign(**{cols[0]: X[cols[0]] * 2.0})  # a new design: its own block
+    np.testing.assert_allclose(log_sources(other, cols[:1])[:, 0], expected[:, 0] + np.log(2.0))
