@@ -193,6 +193,11 @@ class KRTTransfer(TransferMethod):
             offsets = (by.median() * shrink)[size >= int(self.family_min)]
             self.family_offsets_ = offsets.dropna().to_dict()
 
+    def _n_fitted(self) -> int:
+        """The ratio, the exponent where one was fitted, and one offset per corrected family."""
+        exponent = int(self.exponent_shrink is not None and self.exponents_[0] != 1.0)
+        return 1 + exponent + len(getattr(self, "family_offsets_", {}))
+
     def _predict_log(self, X: pd.DataFrame) -> np.ndarray:
         exponents = getattr(self, "exponents_", None)  # predictors saved before krt_power: 1
         P = log_sources(X, self.source_columns_) * (1.0 if exponents is None else exponents) \

@@ -229,3 +229,21 @@ def test_log_sources_is_a_fresh_array_in_the_order_asked():
     np.testing.assert_allclose(swapped[:, 2], expected[:, 0])
     other = X.assign(**{cols[0]: X[cols[0]] * 2.0})  # a new design: its own block
     np.testing.assert_allclose(log_sources(other, cols[:1])[:, 0], expected[:, 0] + np.log(2.0))
+
+
+@pytest.mark.parametrize("method, p", [("plain_krt", 1), ("krt_power", 2)])
+def test_interval_scale_gives_back_the_fits_degrees_of_freedom(method, p):
+    """Six known models on one source: the in-sample scale is sqrt(SSR / (n − p)), p the numbers
+    the fit learned (ratio; ratio and exponent), not the raw RMS, which understates the error of
+    a model the fit never saw."""
+    from predictor.methods import make_method
+
+    rng = np.random.default_rng(3)
+    x = np.exp(rng.uniform(0, 4, 30))
+    X = pd.DataFrame({"family": "f", "src:dev|tflite|float": x},
+                     index=pd.Index([f"m{i}" for i in range(30)], dtype=object))
+    y = pd.Series(2.0 * x ** 0.8 * np.exp(rng.normal(0, 0.05, 30)), index=X.index)
+    est = make_method(method).set_params(intervals=False).fit(X, y.iloc[:6], target="new|tflite|float")
+    r = np.log(y.iloc[:6].to_numpy()) - np.log(est.predict(X.iloc[:6]))
+    assert est._n_fitted() == p
+    assert est.known_rms_ == pytest.approx(np.sqrt(np.sum(r ** 2) / (6 - p)))
