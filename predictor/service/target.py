@@ -60,7 +60,7 @@ def spellings(what: str) -> dict[str, tuple[str, ...]]:
         pairs = [*aihub.RUNTIMES.items(), *runtimes.ALIASES.items(),
                  ("onnxruntime", "onnx"), ("ort", "onnx"), ("litert", "tflite")]
     else:
-        pairs = [*aihub.PRECISIONS.items(), ("int8", "w8a8"), ("fp16", "fp16")]
+        pairs = [*aihub.PRECISIONS.items(), ("int8", "w8a8")]
     for raw, name in pairs:
         table.setdefault(raw.lower(), [])
         if name.lower() not in table[raw.lower()]:
