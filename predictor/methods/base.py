@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,35 +61,54 @@ def setup_of(config: str) -> str:
     return "|".join(parts[1:3])
 
 
-#: the log source block of the design matrices seen last, identity-checked: one fit reads the
-#: same X's sources three or four times (fit, in-sample residuals, prediction, each pseudo-target
-#: of its calibration), and the pandas reindex behind each read cost more than the arithmetic.
-#: Design matrices are never modified in place (``make_design`` builds one per call), which
-#: ``TransferMethod.source_fingerprint`` assumes too.
-_LOG_BLOCKS: list[tuple[pd.DataFrame, dict[str, int], np.ndarray]] = []
-_LOG_BLOCKS_KEPT = 8
+@dataclass(eq=False)
+class _SourceBlock:
+    """What one design matrix's source columns give every fit: their positions, their values in
+    log ms and (on first request) a hash of their values."""
+
+    frame: pd.DataFrame
+    position: dict[str, int]
+    block: np.ndarray
+    content: int | None = None
+
+    def content_hash(self) -> int:
+        if self.content is None:
+            cols = list(self.position)
+            self.content = int(pd.util.hash_pandas_object(self.frame[cols], index=True)
+                               .to_numpy().sum())
+        return self.content
 
 
-def _log_block(X: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
-    for frame, position, block in _LOG_BLOCKS:
-        if frame is X:
-            return position, block
+#: the source blocks of the design matrices seen last, identity-checked: one fit reads the same
+#: X's sources three or four times (fit, in-sample residuals, prediction, each pseudo-target of
+#: its calibration) and asks for its fingerprint, and the pandas reindex and hash behind each
+#: read cost more than the arithmetic. Design matrices are never modified in place
+#: (``make_design`` builds one per call); the frames are held, so their ids cannot be reused.
+_SOURCE_BLOCKS: list[_SourceBlock] = []
+_SOURCE_BLOCKS_KEPT = 8
+
+
+def _source_block_of(X: pd.DataFrame) -> _SourceBlock:
+    for entry in _SOURCE_BLOCKS:
+        if entry.frame is X:
+            return entry
     cols = source_columns(X)
     values = (X[cols].to_numpy(dtype=float, na_value=np.nan) if cols
               else np.empty((len(X), 0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         block = np.log(values)
     block[~np.isfinite(block)] = np.nan
-    position = {c: i for i, c in enumerate(cols)}
-    _LOG_BLOCKS.insert(0, (X, position, block))
-    del _LOG_BLOCKS[_LOG_BLOCKS_KEPT:]
-    return position, block
+    entry = _SourceBlock(X, {c: i for i, c in enumerate(cols)}, block)
+    _SOURCE_BLOCKS.insert(0, entry)
+    del _SOURCE_BLOCKS[_SOURCE_BLOCKS_KEPT:]
+    return entry
 
 
 def log_sources(X: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
     """The ``src:*`` block of X (or its ``columns``, in that order) as a new float array of log
     ms (NaN where not measured, and for a column X does not have)."""
-    position, block = _log_block(X)
+    entry = _source_block_of(X)
+    position, block = entry.position, entry.block
     if columns is None:
         return block.copy()
     idx = np.fromiter((position.get(c, -1) for c in columns), dtype=int, count=len(columns))
@@ -307,18 +327,9 @@ class TransferMethod(BaseEstimator):
         values — not the target. One key for the in-memory calibration cache and the saved
         predictors of ``predictor.query``."""
         params = {p: v for p, v in self.get_params().items() if p not in ("intervals", "warm_start")}
-        params_repr = repr(sorted(params.items()))
-        # hashing the source block costs milliseconds and every fit asks: remember it for the
-        # design matrix object last seen (held, so its id cannot be reused; design matrices are
-        # never modified in place)
-        memo = getattr(self, "_content_memo", None)
-        if memo is not None and memo[0] is X:
-            cols, content = memo[1], memo[2]
-        else:
-            cols = source_columns(X)
-            content = int(pd.util.hash_pandas_object(X[cols], index=True).to_numpy().sum())
-            self._content_memo = (X, cols, content)
-        return type(self).__name__, CALIBRATION_VERSION, tuple(cols), content, params_repr
+        entry = _source_block_of(X)  # hashed once per design matrix, not once per fit
+        return (type(self).__name__, CALIBRATION_VERSION, tuple(entry.position),
+                entry.content_hash(), repr(sorted(params.items())))
 
     def _calibrate_intervals(self, X: pd.DataFrame, k: int) -> None:
         cols = source_columns(X)
