@@ -73,6 +73,22 @@ def decompose(X: pd.DataFrame, y: pd.Series, target: str, known: np.ndarray) -> 
             "sources": len(scores), "chosen source": chosen[len(SRC):]}
 
 
+def drawn(X: pd.DataFrame, y: pd.Series, target: str, draws: int) -> list[dict]:
+    """``decompose`` over ``draws`` draws of K known models (seeded by the target), leaving out
+    draws no source of the target's runtime|precision covers."""
+    rng = np.random.default_rng(zlib.crc32(target.encode()))
+    out = []
+    for _ in range(draws):
+        known = np.sort(rng.choice(len(y), K, replace=False))
+        try:
+            r = decompose(X, y, target, known)
+        except ValueError:
+            continue
+        if r is not None:
+            out.append(r)
+    return out
+
+
 def forward_rows(matrix, draws: int) -> pd.DataFrame:
     from predictor.design import make_design
     from predictor.evaluation import make_splits
@@ -87,15 +103,8 @@ def forward_rows(matrix, draws: int) -> pd.DataFrame:
         y = y[y > 0]
         if len(y) < K + 5:
             continue
-        rng = np.random.default_rng(zlib.crc32(split.target.encode()))
-        for _ in range(draws):
-            known = np.sort(rng.choice(len(y), K, replace=False))
-            try:
-                r = decompose(X, y, split.target, known)
-            except ValueError:  # no source of the target's runtime|precision covers the draw
-                continue
-            if r is not None:
-                rows.append({"device": split.target.split("|")[0], "target": split.target, **r})
+        rows += [{"device": split.target.split("|")[0], "target": split.target, **r}
+                 for r in drawn(X, y, split.target, draws)]
     return pd.DataFrame(rows)
 
 
@@ -112,24 +121,20 @@ def timm_gpu_rows(matrix, draws: int) -> pd.DataFrame:
                matrix.configs.at[c[4:], "device_tier"] == "gpu"]]
         y = matrix.values[target].reindex(X.index).dropna()
         y = y[y > 0]
-        rng = np.random.default_rng(zlib.crc32(target.encode()))
-        for _ in range(draws):
-            known = np.sort(rng.choice(len(y), K, replace=False))
-            try:
-                r = decompose(X, y, target, known)
-            except ValueError:
-                continue
-            if r is None:
-                continue
-            # the chosen source's ratio corrected by timm's metadata, fitted on every model
-            x = np.log(X.loc[y.index, "src:" + r["chosen source"]].to_numpy(dtype=float))
-            logy = np.log(y.to_numpy(dtype=float))
-            F = meta.reindex(y.index).to_numpy()
-            ok = np.isfinite(x) & np.isfinite(F).all(axis=1)
-            A = np.column_stack([np.ones(ok.sum()), x[ok], F[ok], x[ok] * F[ok, 0]])
-            coef = np.linalg.lstsq(A, logy[ok], rcond=None)[0]
-            r["chosen, all fit + metadata"] = within(A @ coef, logy[ok])
-            rows.append({"device": device, "target": target, **r})
+        logy = np.log(y.to_numpy(dtype=float))
+        F = meta.reindex(y.index).to_numpy()
+        corrected: dict[str, float] = {}  # per chosen source: it does not depend on the draw
+        for r in drawn(X, y, target, draws):
+            source = r["chosen source"]
+            if source not in corrected:
+                # the chosen source's ratio corrected by timm's metadata, fitted on every model
+                x = np.log(X.loc[y.index, "src:" + source].to_numpy(dtype=float))
+                ok = np.isfinite(x) & np.isfinite(F).all(axis=1)
+                A = np.column_stack([np.ones(ok.sum()), x[ok], F[ok], x[ok] * F[ok, 0]])
+                coef = np.linalg.lstsq(A, logy[ok], rcond=None)[0]
+                corrected[source] = within(A @ coef, logy[ok])
+            rows.append({"device": device, "target": target, **r,
+                         "chosen, all fit + metadata": corrected[source]})
     return pd.DataFrame(rows)
 
 
