@@ -17,13 +17,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/effbench run
 
-# everything (CI): real data, notebooks, browser, campaigns, MLflow, PostgreSQL
+# everything (CI): real data, notebooks, browser, campaigns, MLflow, PostgreSQL. One pytest
+# worker per core (pytest-xdist), a test module per worker: modules share fixtures and fixed
+# ports, and every PostgreSQL database and MLflow workspace a test makes is its own.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # the unit tests on synthetic and small inputs (< 3 min): what to run while editing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -15,6 +15,10 @@ from predictor.coldstart import (ColdStartPredictor, conformal_quantile, evaluat
 
 FAMILIES = ("standard_cnn", "mobile_cnn", "efficient_cnn", "transformer", "hybrid")
 PER_FAMILY = 14
+#: the predictor of the tests that check a contract (tidy output, intervals, persistence, a new
+#: device): 60 trees instead of 300 make them five times quicker and change none of what they
+#: check; the accuracy tests keep the defaults users get
+CONTRACT = {"min_anchor_models": 20, "n_estimators": 60}
 
 
 @dataclass
@@ -57,7 +61,7 @@ def subset(real_store, tmp_path_factory):
 
 def test_fit_predict_tidy_with_intervals(subset):
     matrix, features, configs = subset
-    est = ColdStartPredictor(min_anchor_models=20).fit(matrix, features)
+    est = ColdStartPredictor(**CONTRACT).fit(matrix, features)
     assert set(est.anchors_) == set(configs) and est.configs_ == configs
     rows = features.head(5)
     out = est.predict(rows, configs[0])
@@ -74,7 +78,7 @@ def test_fit_predict_tidy_with_intervals(subset):
 def test_new_device_from_k_known_models(subset):
     matrix, features, configs = subset
     target = configs[0]
-    est = ColdStartPredictor(min_anchor_models=20).fit(_Matrix(matrix.values.drop(columns=target),
+    est = ColdStartPredictor(**CONTRACT).fit(_Matrix(matrix.values.drop(columns=target),
                                                                matrix.models, matrix.configs), features)
     known = matrix.values[target].iloc[:10]
     keys = row_keys(matrix)
@@ -114,7 +118,7 @@ def test_beats_flops_only_on_held_out_families(subset):
 
 def test_intervals_cover_held_out_models(subset):
     matrix, features, configs = subset
-    est = {"operators": (ColdStartPredictor(min_anchor_models=20, alpha=0.2), "features")}
+    est = {"operators": (ColdStartPredictor(**CONTRACT, alpha=0.2), "features")}
     result = evaluate_coldstart(matrix, features, protocols=["leave-models-out"], new_device=False,
                                 estimators=est, n_folds=4)
     coverage = result.scores()["coverage"]
@@ -124,7 +128,7 @@ def test_intervals_cover_held_out_models(subset):
 @pytest.mark.parametrize("learner", ["ensemble", "blend"])
 def test_save_load_json_round_trip(subset, tmp_path, learner):
     matrix, features, configs = subset
-    est = ColdStartPredictor(min_anchor_models=20, learner=learner).fit(matrix, features)
+    est = ColdStartPredictor(**CONTRACT, learner=learner).fit(matrix, features)
     folder = est.save(tmp_path / "cold")
     for path in folder.iterdir():
         json.loads(path.read_text())  # every file is JSON: state and xgboost boosters
@@ -208,7 +212,7 @@ def test_family_calibration_residuals_exceed_random_split_residuals(subset):
 def test_family_calibration_falls_back_to_architectures_without_families(subset):
     matrix, features, configs = subset
     bare = _Matrix(matrix.values, matrix.models.drop(columns="family"), matrix.configs)
-    est = ColdStartPredictor(min_anchor_models=20).fit(bare, features)
+    est = ColdStartPredictor(**CONTRACT).fit(bare, features)
     assert est.calibration_mode_ == "architecture" and np.isfinite(list(est.quantiles_.values())).all()
     with pytest.raises(ValueError, match="calibration_groups"):
         ColdStartPredictor(min_anchor_models=20, calibration_groups="random").fit(matrix, features)
@@ -220,7 +224,7 @@ def test_family_cv_is_the_leave_family_out_score_of_an_anchor(subset):
     from predictor.coldstart.tune import family_cv
 
     matrix, features, configs = subset
-    params = {"min_anchor_models": 20, "n_estimators": 60}
+    params = dict(CONTRACT)
     cv = family_cv(params, matrix, features, configs[:1])
     result = evaluate_coldstart(matrix, features, configs=configs[:1], protocols=["leave-family-out"],
                                 new_device=False, estimators={"operators": (ColdStartPredictor(**params), "features")})
@@ -235,7 +239,7 @@ def test_tune_coldstart_never_worse_than_defaults_and_saves_as_json(subset, tmp_
 
     matrix, features, configs = subset
     study = tune_coldstart(matrix, features, configs[:1], n_trials=3, learners=("ensemble", "loglinear"),
-                           base={"min_anchor_models": 20, "n_estimators": 60})
+                           base=dict(CONTRACT))
     assert len(study.trials) == 3 and study.trials["params_learner"].iloc[0] == "ensemble"  # the defaults
     assert study.best_score["within_10"] >= study.default_score["within_10"]
     assert study.best_params["min_anchor_models"] == 20 and study.best_params["n_estimators"] == 60
