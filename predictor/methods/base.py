@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +64,14 @@ def setup_of(config: str) -> str:
 @dataclass(eq=False)
 class _SourceBlock:
     """What one design matrix's source columns give every fit: their positions, their values in
-    log ms and (on first request) a hash of their values."""
+    log ms, (on first request) a hash of their values, and the designs of its pseudo-targets."""
 
     frame: pd.DataFrame
     position: dict[str, int]
     block: np.ndarray
     content: int | None = None
+    #: (pseudo-target column, drop_setup) -> (its design, its log values on those rows) or None
+    pseudo: dict = field(default_factory=dict)
 
     def content_hash(self) -> int:
         if self.content is None:
@@ -78,6 +80,27 @@ class _SourceBlock:
                                .to_numpy().sum())
         return self.content
 
+    def pseudo_design(self, pseudo: str, drop_setup: bool) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """The design a pseudo-target is calibrated on (the rows some kept source measured, the
+        non-source columns and the kept sources) and its log ms on those rows; None when no
+        source is kept. Built once per design matrix: every method calibrated on the same X
+        (an evaluation fits six on each) and every draw reuses it, and its own source block is
+        taken from this one's instead of being read and logged again."""
+        key = (pseudo, bool(drop_setup))
+        if key not in self.pseudo:
+            X, cols, L = self.frame, list(self.position), self.block
+            keep = pseudo_sources(X, cols, pseudo, drop_setup=drop_setup, L=L)
+            if not keep:
+                self.pseudo[key] = None
+                return None
+            kept = [self.position[c] for c in keep]
+            rows = np.flatnonzero(~np.isnan(L[:, kept]).all(axis=1))
+            others = [i for i, c in enumerate(X.columns) if c not in self.position]
+            Xp = X.iloc[rows, others + list(X.columns.get_indexer(keep))]
+            _remember_block(Xp, keep, L[np.ix_(rows, kept)])
+            self.pseudo[key] = (Xp, L[rows, self.position[pseudo]])
+        return self.pseudo[key]
+
 
 #: the source blocks of the design matrices seen last, identity-checked: one fit reads the same
 #: X's sources three or four times (fit, in-sample residuals, prediction, each pseudo-target of
@@ -85,7 +108,7 @@ class _SourceBlock:
 #: read cost more than the arithmetic. Design matrices are never modified in place
 #: (``make_design`` builds one per call); the frames are held, so their ids cannot be reused.
 _SOURCE_BLOCKS: list[_SourceBlock] = []
-_SOURCE_BLOCKS_KEPT = 8
+_SOURCE_BLOCKS_KEPT = 64  # a design and its pseudo-targets' (about ten each)
 
 
 def _source_block_of(X: pd.DataFrame) -> _SourceBlock:
@@ -98,6 +121,11 @@ def _source_block_of(X: pd.DataFrame) -> _SourceBlock:
     with np.errstate(divide="ignore", invalid="ignore"):
         block = np.log(values)
     block[~np.isfinite(block)] = np.nan
+    return _remember_block(X, cols, block)
+
+
+def _remember_block(X: pd.DataFrame, cols: list[str], block: np.ndarray) -> _SourceBlock:
+    """Keep ``block`` (the ``cols`` of X in log ms, NaN where not measured) as X's source block."""
     entry = _SourceBlock(X, {c: i for i, c in enumerate(cols)}, block)
     _SOURCE_BLOCKS.insert(0, entry)
     del _SOURCE_BLOCKS[_SOURCE_BLOCKS_KEPT:]
@@ -372,21 +400,15 @@ class TransferMethod(BaseEstimator):
         drop_setup = bool(target) and not any(setup_of(config_of(c)) == setup_of(target)
                                               for c in cols)
         wanted = getattr(self, "n_calibration", 10)
-        features = [c for c in X.columns if c not in cols]
-        L = log_sources(X, cols)
-        position = {c: i for i, c in enumerate(cols)}
-        feature_idx = list(X.columns.get_indexer(features))
+        entry = _source_block_of(X)
         residuals, rms = [], []
         for pseudo in ordered[: 3 * wanted]:
             if len(residuals) >= wanted:
                 break
-            keep = pseudo_sources(X, cols, pseudo, drop_setup=drop_setup, L=L)
-            if not keep:
+            design = entry.pseudo_design(pseudo, drop_setup)
+            if design is None:
                 continue
-            # the pseudo-target's design: the rows some kept source measured (positions, one take)
-            rows = np.flatnonzero(~np.isnan(L[:, [position[c] for c in keep]]).all(axis=1))
-            Xp = X.iloc[rows, feature_idx + list(X.columns.get_indexer(keep))]
-            y_log_all = L[rows, position[pseudo]]
+            Xp, y_log_all = design
             measured = ~np.isnan(y_log_all)
             y_all = pd.Series(np.exp(y_log_all[measured]), index=Xp.index[measured])
             if len(y_all) < need + 1:

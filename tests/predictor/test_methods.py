@@ -231,6 +231,32 @@ def test_log_sources_is_a_fresh_array_in_the_order_asked():
     np.testing.assert_allclose(log_sources(other, cols[:1])[:, 0], expected[:, 0] + np.log(2.0))
 
 
+def test_pseudo_target_design_is_built_once_and_is_the_plain_selection():
+    """A pseudo-target's design is shared by every method calibrated on the same X: the same
+    object each time, equal to selecting its rows and kept sources from X by hand, its source
+    block the log of those values; a method calibrated from it gets the scores it gets alone."""
+    from predictor.methods import make_method
+    from predictor.methods.base import _source_block_of, log_sources, pseudo_sources
+
+    X = make_design(low_rank_matrix(seed=2), None)
+    cols = [c for c in X.columns if c.startswith("src:")]
+    entry = _source_block_of(X)
+    Xp, y_log = entry.pseudo_design(cols[0], False)
+    assert entry.pseudo_design(cols[0], False)[0] is Xp
+    keep = pseudo_sources(X, cols, cols[0])
+    rows = X[keep].notna().any(axis=1)
+    pd.testing.assert_frame_equal(Xp, X.loc[rows, [c for c in X.columns if c not in cols] + keep])
+    np.testing.assert_allclose(log_sources(Xp, keep), np.log(Xp[keep].to_numpy(dtype=float)))
+    np.testing.assert_allclose(y_log, np.log(X.loc[rows, cols[0]].to_numpy(dtype=float)))
+    target = cols[-1][len("src:"):]
+    Xt = make_design(low_rank_matrix(seed=2), target)
+    y = low_rank_matrix(seed=2).values[target].dropna().iloc[:5]
+    first = make_method("krt_power").fit(Xt, y, target=target)
+    make_method("krt").fit(Xt, y, target=target)  # shares the designs
+    again = make_method("krt_power").fit(Xt.copy(), y, target=target)  # builds its own
+    np.testing.assert_array_equal(first.interval_residuals_, again.interval_residuals_)
+
+
 @pytest.mark.parametrize("method, p", [("plain_krt", 1), ("krt_power", 2)])
 def test_interval_scale_gives_back_the_fits_degrees_of_freedom(method, p):
     """Six known models on one source: the in-sample scale is sqrt(SSR / (n − p)), p the numbers
