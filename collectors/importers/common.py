@@ -29,7 +29,14 @@ _Loader: type = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 class DataImportError(ValueError):
-    """A source file that cannot be imported; the message is one line: "FILE: field 'X' ..."."""
+    """A source file that cannot be imported; the message is one line: "FILE: field 'X' ...".
+
+    Line breaks inside the message (a key or value quoted from the broken file, which may hold
+    any text) are written as ``\\n``/``\\r``, so no input can split the one-line error."""
+
+    def __init__(self, message: object, *args: object):
+        text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+        super().__init__(text, *args)
 
 
 @dataclass

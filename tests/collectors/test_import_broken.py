@@ -131,6 +131,11 @@ def test_unknown_schema_and_bad_yaml_name_the_file(tmp_path):
     root = write_aihub(tmp_path, [{"version": 3, "results": []}])
     with pytest.raises(DataImportError, match=r"2024-01-01_abcdef00\.yaml: unknown perf\.yaml schema"):
         read_aihub(root)
+    # a key holding a line break (found by hypothesis) is quoted, the error stays one line
+    root = write_aihub(tmp_path / "nl", [{"\n": None}])
+    with pytest.raises(DataImportError, match=r"top-level keys: \\n;") as caught:
+        read_aihub(root)
+    assert "\n" not in str(caught.value)
     root = write_aihub(tmp_path / "b", texts=["models: [\n  {name: x"])
     with pytest.raises(DataImportError, match=r"2024-01-01_abcdef00\.yaml: not valid YAML"):
         read_aihub(root)
