@@ -83,9 +83,9 @@ class _SourceBlock:
     def pseudo_design(self, pseudo: str, drop_setup: bool) -> tuple[pd.DataFrame, np.ndarray] | None:
         """The design a pseudo-target is calibrated on (the rows some kept source measured, the
         non-source columns and the kept sources) and its log ms on those rows; None when no
-        source is kept. Built once per design matrix: every method calibrated on the same X
-        (an evaluation fits six on each) and every draw reuses it, and its own source block is
-        taken from this one's instead of being read and logged again."""
+        source is kept. Built once per design matrix: every method calibrated on the same X (an
+        evaluation fits each method it compares on it) and every draw reuses it, and its own
+        source block is taken from this one's instead of being read and logged again."""
         key = (pseudo, bool(drop_setup))
         if key not in self.pseudo:
             X, cols, L = self.frame, list(self.position), self.block
