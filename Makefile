@@ -21,12 +21,13 @@ run: $(STAMP)
 # worker per core (pytest-xdist), a test module per worker: modules share fixtures and fixed
 # ports, and every PostgreSQL database and MLflow workspace a test makes is its own.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PYTEST)
 
 # the unit tests on synthetic and small inputs (< 3 min): what to run while editing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
