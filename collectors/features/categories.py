@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_STATS",
     "IGNORED_OPS",
     "OP_RULES",
     "ATTENTION_MODULE_PATTERN",
@@ -43,6 +44,12 @@ CATEGORIES: tuple[str, ...] = (
     "data_movement",
     "other",  # anything no rule names: factory ops (zeros, arange), bookkeeping
 )
+
+#: What the features table keeps per category, as ``<stat>_<category>`` columns: FLOPs, op
+#: calls, bytes written (outputs plus parameters read) and activation bytes read. Reads are
+#: apart from writes because a memory-bound op's time follows its traffic, and a softmax, a
+#: residual add or a copy after a permute reads as much as (or more than) it writes.
+CATEGORY_STATS: tuple[str, ...] = ("flops", "count", "bytes", "reads")
 
 # Pure allocations (no data read or written) that appear or not depending on
 # which decomposition path torch takes (e.g. BatchNorm's saved-stat buffers);

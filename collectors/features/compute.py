@@ -9,8 +9,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from collectors.features.categories import CATEGORIES
+from collectors.features.categories import CATEGORIES, CATEGORY_STATS
 from collectors.features.flops import ATTENTION_FLOP_FORMULAS, OpRecord, OpRecorder
+from collectors.features.gemm import gemm_summary
 from collectors.features.layers import category_table, layer_table, ops_frame
 
 __all__ = ["FeatureError", "ModelFeatures", "compute_features", "trace_ops", "weight_bytes"]
@@ -62,7 +63,8 @@ class ModelFeatures:
 
     def to_row(self) -> dict[str, object]:
         """Flat dict for the ``features`` table: totals, then ``flops_<cat>``,
-        ``count_<cat>``, ``bytes_<cat>`` for every category (0 when absent)."""
+        ``count_<cat>``, ``bytes_<cat>``, ``reads_<cat>`` for every category (0 when absent), then the
+        GEMM geometry (:data:`collectors.features.gemm.GEMM_COLUMNS`)."""
         row: dict[str, object] = {
             "model": self.model,
             "input_size": self.input_size,
@@ -76,9 +78,11 @@ class ModelFeatures:
             "flops_flopcounter_raw": self.flops_flopcounter_raw,
             "n_ops": int(len(self.ops)),
         }
-        for stat in ("flops", "count", "bytes"):
+        for stat in CATEGORY_STATS:
             for cat in CATEGORIES:
                 row[f"{stat}_{cat}"] = int(self.categories.at[cat, stat])
+        ops = self.ops
+        row.update(gemm_summary(zip(ops["flops"], ops["gemm_m"], ops["gemm_n"], ops["gemm_k"])))
         return row
 
     def summary(self) -> str:

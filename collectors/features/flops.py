@@ -40,8 +40,9 @@ from collectors.features.categories import (
     OpContext,
     categorize_op,
 )
+from collectors.features.gemm import conv_gemm, matmul_gemm
 
-__all__ = ["ATTENTION_FLOP_FORMULAS", "OpRecord", "OpRecorder", "sdpa_cpu_flop"]
+__all__ = ["ATTENTION_FLOP_FORMULAS", "OpRecord", "OpRecorder", "gemm_dims", "sdpa_cpu_flop"]
 
 aten = torch.ops.aten
 
@@ -82,7 +83,8 @@ class OpRecord:
     input write nothing and count 0; in-place ops count the tensor they
     overwrite). ``weight_bytes``: bytes of model parameters/buffers among its
     inputs (0 for views). ``module``: dotted path of the innermost module whose
-    ``forward`` was running ("" for the root model)."""
+    ``forward`` was running ("" for the root model). ``gemm_m``/``gemm_n``/``gemm_k``: the
+    product's geometry (:mod:`collectors.features.gemm`) for ops with FLOPs, else 0."""
 
     module: str
     module_type: str
@@ -91,6 +93,29 @@ class OpRecord:
     flops: int
     out_bytes: int
     weight_bytes: int
+    in_bytes: int = 0
+    gemm_m: int = 0
+    gemm_n: int = 0
+    gemm_k: int = 0
+
+
+def gemm_dims(func: Any, args: tuple[Any, ...], out: torch.Tensor | None) -> tuple[int, int, int]:
+    """``(M, N, K)`` of a convolution, matrix product or attention op; ``(0, 0, 0)`` for an op
+    whose operands this does not know how to read (its FLOPs still count everywhere else)."""
+    name = func.overloadpacket.__name__
+    try:
+        if func.overloadpacket in (aten.convolution, aten._convolution) and len(args) >= 9 and out is not None:
+            return conv_gemm(out.shape, args[1].shape, int(args[8]))
+        if name in ("mm", "bmm"):
+            return matmul_gemm(args[0].shape, args[1].shape)
+        if name in ("addmm", "baddbmm", "_addmm_activation"):
+            return matmul_gemm(args[1].shape, args[2].shape)
+        if "scaled_dot_product" in name or name.startswith(("_flash_attention", "_efficient_attention")):
+            query, key = args[0], args[1]
+            return int(query.shape[-2]), int(key.shape[-2]), int(query.shape[-1])
+    except (AttributeError, IndexError, TypeError):
+        pass
+    return 0, 0, 0
 
 
 def _storage_ptr(t: torch.Tensor) -> int:
@@ -204,9 +229,15 @@ class OpRecorder(TorchDispatchMode):
                     seen.add(ptr)
                     weight_bytes += t.nbytes
 
+        # activation bytes the op reads: every non-parameter input tensor once (a view
+        # reads nothing; an in-place op reads what it overwrites)
+        in_bytes = 0 if func.is_view else sum(
+            t.nbytes for t in {id(t): t for t in in_tensors}.values() if _storage_ptr(t) not in self._param_ptrs)
+
         module_path, module = self._stack[-1]
         op_name = f"aten.{packet.__name__}"
         category = categorize_op(op_name, self._context(func, args, in_tensors))
+        m, n, k = gemm_dims(func, args, out_tensors[0] if out_tensors else None) if flops else (0, 0, 0)
         self.records.append(
             OpRecord(
                 module=module_path,
@@ -216,6 +247,10 @@ class OpRecorder(TorchDispatchMode):
                 flops=flops,
                 out_bytes=int(out_bytes),
                 weight_bytes=int(weight_bytes),
+                in_bytes=int(in_bytes),
+                gemm_m=m,
+                gemm_n=n,
+                gemm_k=k,
             )
         )
         return out

@@ -17,18 +17,19 @@ from collectors.features.flops import OpRecord
 
 __all__ = ["ops_frame", "layer_table", "category_table"]
 
-OP_COLUMNS = ["module", "module_type", "op", "category", "flops", "out_bytes", "weight_bytes"]
+OP_COLUMNS = ["module", "module_type", "op", "category", "flops", "out_bytes", "weight_bytes", "in_bytes",
+              "gemm_m", "gemm_n", "gemm_k"]
 LAYER_COLUMNS = [
     "module", "module_type", "category", "flops", "macs", "params",
     "output_bytes", "weight_bytes", "n_ops",
 ]
-CATEGORY_COLUMNS = ["count", "flops", "macs", "bytes", "arithmetic_intensity"]
+CATEGORY_COLUMNS = ["count", "flops", "macs", "bytes", "reads", "arithmetic_intensity"]
 
 
 def ops_frame(records: Sequence[OpRecord]) -> pd.DataFrame:
     """One row per executed aten op, in execution order."""
     if not records:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith(("flops", "bytes")) else "object")
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith(("flops", "bytes")) or c.startswith("gemm_") else "object")
                              for c in OP_COLUMNS})
     return pd.DataFrame([asdict(r) for r in records], columns=OP_COLUMNS)
 
@@ -73,9 +74,11 @@ def layer_table(ops: pd.DataFrame, model: nn.Module) -> pd.DataFrame:
 def category_table(ops: pd.DataFrame) -> pd.DataFrame:
     """Per category (all of CATEGORIES, zeros when absent): number of aten op
     calls (views included), FLOPs, MACs, bytes (outputs written + parameter
-    bytes read) and arithmetic intensity = FLOPs / bytes (NaN when no bytes)."""
+    bytes read), activation bytes read and arithmetic intensity = FLOPs / bytes (NaN when no
+    bytes)."""
     ops = ops.assign(bytes=ops["out_bytes"] + ops["weight_bytes"])
-    agg = ops.groupby("category").agg(count=("op", "size"), flops=("flops", "sum"), bytes=("bytes", "sum"))
+    agg = ops.groupby("category").agg(count=("op", "size"), flops=("flops", "sum"), bytes=("bytes", "sum"),
+                                      reads=("in_bytes", "sum"))
     agg = agg.reindex(list(CATEGORIES), fill_value=0).astype("int64")
     agg["macs"] = agg["flops"] // 2
     nonzero = agg["bytes"].where(agg["bytes"] > 0)

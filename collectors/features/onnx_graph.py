@@ -20,8 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from collectors.features.categories import CATEGORIES, conv_category
+from collectors.features.categories import CATEGORIES, CATEGORY_STATS, conv_category
 from collectors.features.compute import FeatureError
+from collectors.features.gemm import conv_gemm, gemm_summary
 
 __all__ = ["ONNX_CATEGORY", "onnx_file_features"]
 
@@ -133,7 +134,8 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         if node.op_type == "Constant" or (node.input and all(i in constant or i == "" for i in node.input)):
             constant.update(node.output)
 
-    stats = {cat: {"flops": 0, "count": 0, "bytes": 0} for cat in CATEGORIES}
+    stats = {cat: dict.fromkeys(CATEGORY_STATS, 0) for cat in CATEGORIES}
+    products: list[tuple[int, int, int, int]] = []  # (flops, M, N, K) of every product
     unknown: list[str] = []
     activation_bytes = 0
     n_ops = 0
@@ -157,6 +159,7 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
                 if op == "Conv":
                     in_ch = int(w[1]) * groups
                     flops = 2 * _numel(out_shape) * int(w[1]) * math.prod(kernel)
+                    products.append((flops, *conv_gemm(out_shape, w, groups)))
                 else:
                     in_ch = int(w[0])
                     x = shapes.get(node.input[0])
@@ -170,6 +173,11 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
                 trans_a = any(x.name == "transA" and x.i for x in node.attribute)
                 k = a[-2] if (op == "Gemm" and trans_a) else a[-1]
                 flops = 2 * _numel(out_shape) * int(k or 0)
+                n = int(out_shape[-1]) if out_shape else 1
+                # torch flattens x @ W's leading dims into M (linear → addmm) but keeps a batched
+                # product's batch out of it (bmm): read the ONNX node the same way
+                m = _numel(out_shape) // max(n, 1) if len(b) <= 2 or len(out_shape) < 2 else int(out_shape[-2])
+                products.append((flops, m, n, int(k or 0)))
             weighted = any(i in constant for i in node.input[:2])
             category = "linear_matmul" if weighted or op == "Gemm" else "attention"
             has_attention_matmul |= category == "attention"
@@ -180,6 +188,8 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         stats[category]["flops"] += flops
         stats[category]["count"] += 1
         stats[category]["bytes"] += out_bytes + weight_bytes
+        stats[category]["reads"] += sum((_numel(shapes.get(i)) or 0) * itemsize.get(i, 4)
+                                        for i in dict.fromkeys(node.input) if i and i not in constant)
         activation_bytes += out_bytes
     if unknown:
         raise FeatureError(f"{name}: ONNX shape inference left {len(unknown)} MAC-bearing node(s) "
@@ -195,7 +205,8 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         else float("nan"),
         "flops_flopcounter_raw": int(total - stats["attention"]["flops"]), "n_ops": int(n_ops),
     }
-    for stat in ("flops", "count", "bytes"):
+    for stat in CATEGORY_STATS:
         for cat in CATEGORIES:
             row[f"{stat}_{cat}"] = int(stats[cat][stat])
+    row.update(gemm_summary(products))
     return row

@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from collectors.features import CATEGORIES, categorize_op, compute_features, conv_category
-from collectors.features.categories import OpContext
+from collectors.features.categories import CATEGORY_STATS, OpContext
 from collectors.features.compute import trace_ops
 from collectors.modelprep import randomize_batchnorm
 
@@ -69,6 +69,34 @@ def test_bytes_and_intensity_are_consistent(resnet18_features):
     first = f.layers.iloc[0]
     assert (first["module"], first["category"], first["output_bytes"]) == ("conv1", "conv_standard", 64 * 112 * 112 * 4)
     assert f.arithmetic_intensity == pytest.approx(f.flops / (f.weight_bytes + f.activation_bytes))
+
+
+class _ReadsNet(nn.Module):
+    """conv → in-place ReLU → residual add with a transposed copy of itself → mean."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = torch.relu_(self.conv(x))
+        return (y + y.transpose(2, 3).contiguous()).mean((2, 3))
+
+
+def test_reads_count_activation_inputs_not_weights_or_views():
+    """Per category, the activation bytes an op reads: the conv its input (not its weight or
+    bias), the in-place ReLU what it overwrites, the copy behind ``contiguous`` its source, the
+    add both operands, the mean its input; the transpose view reads nothing."""
+    f = compute_features(_ReadsNet().eval(), 8)
+    plane = 8 * 8 * 8 * 4  # one (1, 8, 8, 8) fp32 activation
+    reads = f.categories["reads"]
+    assert reads["conv_standard"] == 3 * 8 * 8 * 4
+    assert reads["activation"] == plane
+    assert reads["data_movement"] == plane  # the copy; the transpose view is 0
+    assert reads["elementwise"] == 2 * plane
+    assert reads["pooling"] == plane
+    assert f.to_row()["reads_conv_standard"] == 3 * 8 * 8 * 4
+    assert reads.sum() == f.ops["in_bytes"].sum()
 
 
 def test_category_sums_equal_totals(resnet18_features, mobilenet_features, deit_features):
@@ -231,7 +259,7 @@ def test_summary_and_row_are_complete(resnet18_features):
     for key in ("model", "input_size", "flops", "macs", "params", "activation_bytes", "weight_bytes",
                 "arithmetic_intensity"):
         assert key in row
-    assert all(f"{s}_{c}" in row for s in ("flops", "count", "bytes") for c in CATEGORIES)
+    assert all(f"{s}_{c}" in row for s in CATEGORY_STATS for c in CATEGORIES)
     assert not any(isinstance(v, float) and math.isnan(v) for v in row.values())
     assert "GMACs 1.81" in resnet18_features.summary()
 
