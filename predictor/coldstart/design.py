@@ -13,12 +13,25 @@ import numpy as np
 import pandas as pd
 
 from collectors.features.categories import CATEGORIES
+from collectors.features.gemm import GEMM_COLUMNS
 
-__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "design", "feature_names", "join_features", "row_keys"]
+__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES", "design",
+           "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
 BASELINE_NAMES = ("log_gmacs", "log_macts", "log_params", "input_size")
 FEATURE_SETS = ("operators", "metadata", "flops")
+#: How well the network's products fill a matrix unit: the FLOPs shares whose channels are
+#: tile-aligned / narrow, and the FLOPs-weighted log2 M, min(N, K), max(N, K).
+GEMM_FEATURES = ("share_flops_gemm_aligned", "share_flops_gemm_narrow", "gemm_log2_m", "gemm_log2_narrow",
+                 "gemm_log2_wide")
+#: The activation bytes each category reads, and the network's reads per byte written and per
+#: FLOP: a memory-bound op's time follows its traffic, which writes alone undercount (a
+#: softmax over an L×L map, a residual add, a copy behind a permute).
+READS_FEATURES = (*(f"log_reads_{c}" for c in CATEGORIES), "ratio_reads_per_write", "ratio_reads_per_flop")
+#: Features the tracer added after rows were first cached: a row without them keeps them
+#: missing (the trees route missing values) instead of being dropped.
+OPTIONAL_FEATURES = (*GEMM_FEATURES, *READS_FEATURES)
 
 
 def row_keys(matrix) -> pd.DataFrame:
@@ -54,7 +67,7 @@ def feature_names(feature_set: str = "operators") -> list[str]:
     for cat in CATEGORIES:
         names += [f"log_flops_{cat}", f"log_bytes_{cat}", f"log_count_{cat}", f"share_flops_{cat}",
                   f"share_bytes_{cat}", f"ratio_bytes_per_flop_{cat}"]
-    return names
+    return names + list(GEMM_FEATURES) + list(READS_FEATURES)
 
 
 def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
@@ -74,6 +87,7 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
     out["log_flops"] = _log(flops)
     if feature_set == "flops":
         return out
+    out = {"log_flops": out["log_flops"]}  # ~120 columns: collected, then one frame
     out["log_params"] = _log(rows["params"])
     out["log_weight_bytes"] = _log(rows["weight_bytes"])
     out["log_activation_bytes"] = _log(rows["activation_bytes"])
@@ -97,7 +111,22 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
         out[f"share_flops_{cat}"] = f / total_flops
         out[f"share_bytes_{cat}"] = b / total_bytes
         out[f"ratio_bytes_per_flop_{cat}"] = out[f"log_bytes_{cat}"] - out["log_flops"]
-    return out[feature_names("operators")]
+    # GEMM geometry (collectors.features.gemm); NaN in rows traced before it was recorded,
+    # which the trees read as missing
+    gemm = {c: pd.to_numeric(rows[c], errors="coerce").astype(float) if c in rows
+            else pd.Series(np.nan, index=rows.index) for c in GEMM_COLUMNS}
+    out["share_flops_gemm_aligned"] = gemm["flops_gemm_aligned"] / total_flops
+    out["share_flops_gemm_narrow"] = gemm["flops_gemm_narrow"] / total_flops
+    for c in ("gemm_log2_m", "gemm_log2_narrow", "gemm_log2_wide"):
+        out[c] = gemm[c]
+    reads = {c: pd.to_numeric(rows[f"reads_{c}"], errors="coerce").astype(float) if f"reads_{c}" in rows
+             else pd.Series(np.nan, index=rows.index) for c in CATEGORIES}
+    for cat, r in reads.items():
+        out[f"log_reads_{cat}"] = np.log1p(r.clip(lower=0))
+    total_reads = sum(reads.values()).clip(lower=1)
+    out["ratio_reads_per_write"] = np.log(total_reads / total_bytes)
+    out["ratio_reads_per_flop"] = np.log(total_reads) - out["log_flops"]
+    return pd.DataFrame(out, index=rows.index)[feature_names("operators")]
 
 
 def join_features(keys: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:

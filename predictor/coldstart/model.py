@@ -8,10 +8,12 @@ The structure (chosen on the leave-family-out evidence in ``benchmarks/coldstart
    same operators very differently, and the timm configurations have 1,000+ models each,
    enough to learn that. The default ``learner="ensemble"`` is the log-space mean of three
    that err differently on a family they never saw: monotone xgboost trees; xgboost trees on
-   the residual of a three-rate roofline log(FLOPs/P + bytes/W + ops/K) (``roofline``); and a
-   non-negative additive cost model per operator category (``nnls``). Leave-family-out within
-   ±10 % over the five timm configurations: 0.424 for the trees alone, 0.466 for the
-   ensemble. ``xgboost``, ``hgb``, ``blend`` (trees + nnls) and ``loglinear`` remain.
+   the residual of a four-rate roofline log(FLOPs/P + traffic/W + weights/V + ops/K)
+   (``roofline``; traffic = activation bytes read and written); and a non-negative additive
+   cost model per operator category with the costs of products that cannot fill a matrix
+   unit (``nnls``). Leave-family-out within ±10 % over the five timm configurations: 0.426
+   for the trees alone, 0.496 for the ensemble (0.465 before the traced reads and GEMM
+   geometry). ``xgboost``, ``hgb``, ``blend`` (trees + nnls) and ``loglinear`` remain.
 2. **Calibration for everything else.** A configuration with few models (an AI Hub phone,
    ~35 models) or a new device given as its k known measurements is predicted as
    ``a + b * anchor(x)`` in log space, for the anchors whose calibration explains its known
@@ -47,13 +49,36 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from collectors.features.categories import CATEGORIES
-from predictor.coldstart.design import design, join_features, row_keys
+from predictor.coldstart.design import OPTIONAL_FEATURES, design, join_features, row_keys
 
 __all__ = ["CALIBRATION_GROUPS", "ColdStartPredictor", "LEARNERS", "conformal_quantile"]
 
 LEARNERS = ("ensemble", "xgboost", "roofline", "hgb", "nnls", "blend", "loglinear")
 CALIBRATION_GROUPS = ("family", "architecture", "model")
-_ADDITIVE = [f"{s}_{c}" for s in ("flops", "bytes", "count") for c in CATEGORIES]
+#: The additive model's cost terms: FLOPs, bytes written and kernel calls per category (what a
+#: model saved before the later terms has), then the FLOPs of products that cannot fill a
+#: matrix unit (not tile-aligned; narrow) and the activation bytes each category reads; each
+#: may only add time. Leave-family-out within ±10 % over the five timm configurations, nnls
+#: alone: 0.398 (base terms) -> 0.424 (+ GEMM) -> 0.449 (+ reads); benchmarks/RESULTS-coldstart.md.
+_ADDITIVE_BASE = [f"{s}_{c}" for s in ("flops", "bytes", "count") for c in CATEGORIES]
+_ADDITIVE = [*_ADDITIVE_BASE, "flops_gemm_unaligned", "flops_gemm_narrow", *(f"reads_{c}" for c in CATEGORIES)]
+_GEMM_CATEGORIES = [c for c in CATEGORIES if c.startswith(("conv_", "linear_", "attention"))]
+
+
+def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
+    """The ``terms`` columns of feature rows as floats; the GEMM terms derived from the
+    geometry columns, 0 (no extra cost) where a row was traced before they were recorded."""
+    def column(name: str) -> pd.Series:
+        if name == "flops_gemm_unaligned":
+            products = sum(pd.to_numeric(rows[f"flops_{c}"], errors="coerce") for c in _GEMM_CATEGORIES)
+            aligned = pd.to_numeric(rows.get("flops_gemm_aligned", products), errors="coerce")
+            return (products - aligned).clip(lower=0)
+        if name not in rows:
+            return pd.Series(0.0, index=rows.index)
+        return pd.to_numeric(rows[name], errors="coerce")
+    return np.column_stack([column(t).astype(float).fillna(0.0).to_numpy() for t in terms])
+
+
 #: Operator features latency can only grow with (more work, more bytes, more kernels), all else
 #: equal; constraining the trees to that extrapolates better to families they never saw
 #: (leave-family-out on the RTX 4090: within ±10 % 0.32 -> 0.36 on the first 800 traced models).
@@ -70,15 +95,17 @@ def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
 
 
 class _Additive:
-    """Latency = sum over categories of w·FLOPs + w·bytes + w·count, w >= 0, fitted on
-    relative error (each row divided by its latency). A roofline in disguise: it cannot
-    bend, so it extrapolates to unseen families more soberly than trees."""
+    """Latency = sum over categories of w·FLOPs + w·bytes + w·count (and the GEMM terms),
+    w >= 0, fitted on relative error (each row divided by its latency). A roofline in
+    disguise: it cannot bend, so it extrapolates to unseen families more soberly than trees.
+    ``terms`` are kept with the coefficients, so a saved model reads back with its own."""
 
-    def __init__(self, coef: np.ndarray | None = None):
+    def __init__(self, coef: np.ndarray | None = None, terms: list[str] | None = None):
         self.coef = coef
+        self.terms = list(terms) if terms is not None else list(_ADDITIVE)
 
     def fit(self, rows: pd.DataFrame, ms: np.ndarray) -> _Additive:
-        a = rows[_ADDITIVE].to_numpy(dtype=float)
+        a = _cost_terms(rows, self.terms)
         scale = a.max(axis=0)
         scale[scale == 0] = 1.0
         aw = (a / scale) / ms[:, None]
@@ -88,23 +115,30 @@ class _Additive:
         return self
 
     def predict_log(self, rows: pd.DataFrame) -> np.ndarray:
-        return np.log(np.clip(rows[_ADDITIVE].to_numpy(dtype=float) @ self.coef, 1e-12, None))
+        return np.log(np.clip(_cost_terms(rows, self.terms) @ self.coef, 1e-12, None))
 
 
 class _Roofline:
-    """log latency = log(F/P + B/W + N/K): FLOPs at a peak rate, bytes at a bandwidth and
-    operators at a launch cost, the three rates fitted in log space (robust loss). Three
-    numbers, so it extrapolates to an unseen family as far as physics does; trees on its
-    residual (``learner="roofline"``) learn what it misses."""
+    """log latency = log(F/P + A/W + B/V + N/K): FLOPs at a peak rate, activation traffic
+    (bytes read + written) at a bandwidth, parameter bytes at another (a GPU at batch 1024
+    reads its weights once per 1024 images, a phone at batch 1 once per image) and operators
+    at a launch cost, the rates fitted in log space (robust loss). Four numbers, so it
+    extrapolates to an unseen family as far as physics does; trees on its residual
+    (``learner="roofline"``) learn what it misses. A model saved with three rates (before
+    reads were traced: F, bytes written incl. parameters, N) is read back as such."""
 
     def __init__(self, theta: np.ndarray | None = None):
         self.theta = theta
 
-    @staticmethod
-    def _terms(rows: pd.DataFrame) -> np.ndarray:
-        total_bytes = sum(pd.to_numeric(rows[f"bytes_{c}"], errors="coerce").astype(float) for c in CATEGORIES)
-        cols = [pd.to_numeric(rows["flops"], errors="coerce").astype(float), total_bytes,
-                pd.to_numeric(rows["n_ops"], errors="coerce").astype(float)]
+    def _terms(self, rows: pd.DataFrame) -> np.ndarray:
+        def num(name: str) -> pd.Series:
+            return pd.to_numeric(rows[name], errors="coerce").astype(float) if name in rows \
+                else pd.Series(0.0, index=rows.index)
+        if self.theta is not None and len(self.theta) == 3:
+            cols = [num("flops"), sum(num(f"bytes_{c}") for c in CATEGORIES), num("n_ops")]
+        else:  # rows without reads count their writes only
+            reads = sum(num(f"reads_{c}").fillna(0.0) for c in CATEGORIES)
+            cols = [num("flops"), reads + num("activation_bytes"), num("weight_bytes"), num("n_ops")]
         return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
 
     def fit(self, rows: pd.DataFrame, ms: np.ndarray) -> _Roofline:
@@ -126,7 +160,7 @@ class ColdStartPredictor(BaseEstimator):
     GMACs/activations/params: pass the ``timm_macs`` table as ``features``; the issue's
     baseline) or ``flops`` (log FLOPs only). ``learner`` for the anchors: ``ensemble``
     (default: mean of xgboost, roofline and nnls in log space; operator features only),
-    ``xgboost``, ``roofline`` (xgboost on the residual of a fitted three-rate roofline),
+    ``xgboost``, ``roofline`` (xgboost on the residual of a fitted four-rate roofline),
     ``hgb`` (scikit-learn HistGradientBoosting), ``nnls``, ``blend`` (mean of xgboost and
     nnls in log space) or ``loglinear`` (least squares on the features; the FLOPs-only
     baseline uses it). ``n_estimators``, ``learning_rate``, ``max_depth``, ``subsample``,
@@ -199,7 +233,7 @@ class ColdStartPredictor(BaseEstimator):
         if self.learner == "loglinear":
             from sklearn.linear_model import Ridge
 
-            anchor["linear"] = Ridge(alpha=1e-6).fit(x, log_ms)
+            anchor["linear"] = Ridge(alpha=1e-6).fit(x.fillna(0.0), log_ms)
         return anchor
 
     @staticmethod
@@ -213,7 +247,7 @@ class ColdStartPredictor(BaseEstimator):
             margin = anchor["roofline"].predict_log(rows)
             parts.append(np.asarray(anchor["roofline_trees"].predict(x, base_margin=margin), dtype=float))
         if "linear" in anchor:
-            parts.append(np.asarray(anchor["linear"].predict(x), dtype=float))
+            parts.append(np.asarray(anchor["linear"].predict(x.fillna(0.0)), dtype=float))
         return np.mean(parts, axis=0)
 
     # --- fit -----------------------------------------------------------------------------------
@@ -221,7 +255,9 @@ class ColdStartPredictor(BaseEstimator):
         """Feature rows of the matrix rows (index: row label) and their design matrix."""
         rows = join_features(row_keys(matrix), features)
         x = design(rows, self.feature_set)
-        ok = x.notna().all(axis=1)
+        # rows traced before the GEMM geometry and reads were recorded keep them missing (the
+        # trees route missing values; the linear learner reads them as 0) rather than dropped
+        ok = x.drop(columns=[c for c in OPTIONAL_FEATURES if c in x]).notna().all(axis=1)
         return rows[ok], x[ok]
 
     def _fit_core(self, values: pd.DataFrame, rows: pd.DataFrame, x: pd.DataFrame,
@@ -438,6 +474,7 @@ class ColdStartPredictor(BaseEstimator):
             entry: dict[str, Any] = {}
             if "additive" in anchor:
                 entry["additive"] = anchor["additive"].coef.tolist()
+                entry["additive_terms"] = anchor["additive"].terms
             if "trees" in anchor:
                 entry["trees"] = f"anchor-{i}.json"
                 anchor["trees"].get_booster().save_model(str(folder / entry["trees"]))
@@ -469,7 +506,9 @@ class ColdStartPredictor(BaseEstimator):
         for config, entry in state["anchors"].items():
             anchor: dict[str, Any] = {}
             if "additive" in entry:
-                anchor["additive"] = _Additive(np.array(entry["additive"], dtype=float))
+                # a file written before the GEMM terms has the base terms only
+                anchor["additive"] = _Additive(np.array(entry["additive"], dtype=float),
+                                               entry.get("additive_terms", _ADDITIVE_BASE))
             for key in ("trees", "roofline_trees"):
                 if key in entry:
                     booster = xgb.XGBRegressor()

@@ -75,6 +75,21 @@ def test_fit_predict_tidy_with_intervals(subset):
         est.predict(rows, "Some Phone|tflite|float")
 
 
+def test_rows_traced_before_the_gemm_geometry_are_kept_and_predicted(subset):
+    """A features table written before the GEMM columns existed (a user's old cache) still
+    trains and predicts: those rows keep the geometry missing instead of being dropped."""
+    from collectors.features.gemm import GEMM_COLUMNS
+
+    matrix, features, configs = subset
+    old = features.copy()
+    old.loc[old.index[::2], list(GEMM_COLUMNS)] = np.nan  # half the rows from an older trace
+    est = ColdStartPredictor(**CONTRACT).fit(matrix, old)
+    full = ColdStartPredictor(**CONTRACT).fit(matrix, features)
+    assert len(est.features_) == len(full.features_)
+    out = est.predict(old.drop(columns=list(GEMM_COLUMNS)), configs[0])  # no GEMM columns at all
+    assert len(out) == len(old) and out["pred_ms"].gt(0).all()
+
+
 def test_new_device_from_k_known_models(subset):
     matrix, features, configs = subset
     target = configs[0]
@@ -141,24 +156,55 @@ def test_save_load_json_round_trip(subset, tmp_path, learner):
         ColdStartPredictor(learner="hgb", min_anchor_models=20).fit(matrix, features).save(tmp_path / "x")
 
 
+def test_a_model_saved_before_the_gemm_terms_loads_with_its_own_terms(subset, tmp_path):
+    """state.json written before the additive model had GEMM and reads terms (no ``additive_terms``,
+    one coefficient per base term) reads back and predicts with exactly those terms."""
+    from predictor.coldstart.model import _ADDITIVE, _ADDITIVE_BASE
+
+    matrix, features, configs = subset
+    est = ColdStartPredictor(**CONTRACT, learner="nnls").fit(matrix, features)
+    folder = est.save(tmp_path / "cold")
+    state = json.loads((folder / "state.json").read_text())
+    for entry in state["anchors"].values():
+        assert entry["additive_terms"] == _ADDITIVE and len(entry["additive"]) == len(_ADDITIVE)
+        del entry["additive_terms"]
+        entry["additive"] = entry["additive"][: len(_ADDITIVE_BASE)]
+    (folder / "state.json").write_text(json.dumps(state))
+    back = ColdStartPredictor.load(folder)
+    anchor = back.anchors_[configs[0]]["additive"]
+    assert anchor.terms == _ADDITIVE_BASE and len(anchor.coef) == len(_ADDITIVE_BASE)
+    out = back.predict(features, configs[0])
+    assert out["pred_ms"].gt(0).all() and len(out) == len(features)
+
+
 def test_roofline_recovers_the_rates_of_an_exact_roofline():
-    """latency = FLOPs/P + bytes/W + ops/K is fitted back exactly (its three log rates), and it
-    extrapolates: models 10x larger than any it saw are still predicted to within 1 %."""
+    """latency = FLOPs/P + traffic/W + weights/V + ops/K is fitted back exactly (its four log
+    rates; traffic = activation bytes read + written), and it extrapolates: models 10x larger
+    than any it saw are still predicted to within 1 %. A three-rate model (saved before reads
+    were traced) reads bytes written, parameters included, as its traffic."""
     from collectors.features.categories import CATEGORIES
     from predictor.coldstart.model import _Roofline
 
     rng = np.random.default_rng(0)
     n = 200
     rows = pd.DataFrame({"flops": 10 ** rng.uniform(8, 11, n), "n_ops": 10 ** rng.uniform(1.5, 3, n),
-                         **{f"bytes_{c}": 10 ** rng.uniform(5, 8, n) / len(CATEGORIES) for c in CATEGORIES}})
-    total = rows[[f"bytes_{c}" for c in CATEGORIES]].sum(axis=1)
-    rate = np.log([1e11, 1e9, 1e4])  # FLOP/ms, byte/ms, op/ms
-    ms = rows["flops"] / np.exp(rate[0]) + total / np.exp(rate[1]) + rows["n_ops"] / np.exp(rate[2])
-    fit = _Roofline().fit(rows, ms.to_numpy())
+                         "activation_bytes": 10 ** rng.uniform(5, 8, n), "weight_bytes": 10 ** rng.uniform(5, 8, n),
+                         **{f"reads_{c}": 10 ** rng.uniform(5, 8, n) / len(CATEGORIES) for c in CATEGORIES}})
+    rate = np.log([1e11, 1e9, 1e8, 1e4])  # FLOP/ms, byte/ms (activations), byte/ms (weights), op/ms
+
+    def truth(r):
+        traffic = r[[f"reads_{c}" for c in CATEGORIES]].sum(axis=1) + r["activation_bytes"]
+        return (r["flops"] / np.exp(rate[0]) + traffic / np.exp(rate[1]) + r["weight_bytes"] / np.exp(rate[2])
+                + r["n_ops"] / np.exp(rate[3]))
+
+    fit = _Roofline().fit(rows, truth(rows).to_numpy())
     assert np.allclose(fit.theta, rate, atol=0.02)
     big = rows.head(10) * 10
-    truth = big["flops"] / 1e11 + big[[f"bytes_{c}" for c in CATEGORIES]].sum(axis=1) / 1e9 + big["n_ops"] / 1e4
-    assert np.allclose(np.exp(fit.predict_log(big)), truth, rtol=0.01)
+    assert np.allclose(np.exp(fit.predict_log(big)), truth(big), rtol=0.01)
+    legacy = _Roofline(np.log([1e11, 1e9, 1e4]))
+    written = rows.assign(**{f"bytes_{c}": rows["weight_bytes"] / len(CATEGORIES) for c in CATEGORIES})
+    expected = written["flops"] / 1e11 + written["weight_bytes"] / 1e9 + written["n_ops"] / 1e4
+    assert np.allclose(np.exp(legacy.predict_log(written)), expected, rtol=1e-9)
 
 
 def test_operator_only_learners_refuse_other_feature_sets(subset):
