@@ -61,6 +61,23 @@ def v_ensemble(r, X, y, rt, Xt):
     return e._predict_anchor(e._fit_anchor(r, X, np.exp(y)), rt, Xt)
 
 
+def v_roofline(r, X, y, rt, Xt):
+    """ColdStartPredictor(learner="roofline"): the ensemble's roofline-residual trees alone."""
+    e = ColdStartPredictor(learner="roofline")
+    return e._predict_anchor(e._fit_anchor(r, X, np.exp(y)), rt, Xt)
+
+
+def v_ensemble_mono_reads(r, X, y, rt, Xt):
+    """The ensemble with its trees also monotone in log reads per category."""
+    import predictor.coldstart.model as cm
+    old = cm._MONOTONE
+    cm._MONOTONE = (*old, "log_reads_")
+    try:
+        return v_ensemble(r, X, y, rt, Xt)
+    finally:
+        cm._MONOTONE = old
+
+
 def v_xgboost_nogemm(r, X, y, rt, Xt):
     from predictor.coldstart.design import GEMM_FEATURES
     return v_xgboost(r, X.drop(columns=list(GEMM_FEATURES)), y, rt, Xt.drop(columns=list(GEMM_FEATURES)))

@@ -12,7 +12,7 @@ The structure (chosen on the leave-family-out evidence in ``benchmarks/coldstart
    (``roofline``; traffic = activation bytes read and written); and a non-negative additive
    cost model per operator category with the costs of products that cannot fill a matrix
    unit (``nnls``). Leave-family-out within ±10 % over the five timm configurations: 0.426
-   for the trees alone, 0.496 for the ensemble (0.465 before the traced reads and GEMM
+   for the trees alone, 0.498 for the ensemble (0.465 before the traced reads and GEMM
    geometry). ``xgboost``, ``hgb``, ``blend`` (trees + nnls) and ``loglinear`` remain.
 2. **Calibration for everything else.** A configuration with few models (an AI Hub phone,
    ~35 models) or a new device given as its k known measurements is predicted as
@@ -82,7 +82,8 @@ def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
 #: Operator features latency can only grow with (more work, more bytes, more kernels), all else
 #: equal; constraining the trees to that extrapolates better to families they never saw
 #: (leave-family-out on the RTX 4090: within ±10 % 0.32 -> 0.36 on the first 800 traced models).
-_MONOTONE = ("log_flops", "log_bytes_", "log_count_", "log_activation_bytes", "log_weight_bytes", "log_n_ops")
+_MONOTONE = ("log_flops", "log_bytes_", "log_reads_", "log_count_", "log_activation_bytes", "log_weight_bytes",
+             "log_n_ops")
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
