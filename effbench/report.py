@@ -137,7 +137,7 @@ def _coldstart_section(report_dir: Path, folder: Path) -> str:
     if not file.exists():
         parts.append(f"<p class='untestable'>No cold-start evaluation in <code>{html.escape(str(file))}</code>. "
                      "The main job does not trace the ~1,700 models it needs; run "
-                     "<code>benchmarks/coldstart.py trace</code> (~25 min once) then "
+                     "<code>benchmarks/coldstart.py trace</code> (~15 min once) then "
                      "<code>benchmarks/coldstart.py evaluate</code>, and the next report shows the scores "
                      "(docs/coldstart.md).</p>")
         return "\n".join(parts)

@@ -83,7 +83,8 @@ class OpRecord:
     input write nothing and count 0; in-place ops count the tensor they
     overwrite). ``weight_bytes``: bytes of model parameters/buffers among its
     inputs (0 for views). ``module``: dotted path of the innermost module whose
-    ``forward`` was running ("" for the root model). ``gemm_m``/``gemm_n``/``gemm_k``: the
+    ``forward`` was running ("" for the root model). ``in_bytes``: activation bytes read
+    (every non-parameter input once; 0 for views). ``gemm_m``/``gemm_n``/``gemm_k``: the
     product's geometry (:mod:`collectors.features.gemm`) for ops with FLOPs, else 0."""
 
     module: str
