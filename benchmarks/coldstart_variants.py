@@ -78,6 +78,12 @@ def v_ensemble_mono_reads(r, X, y, rt, Xt):
         cm._MONOTONE = old
 
 
+def v_ensemble_trees_nogemm(r, X, y, rt, Xt):
+    """The shipped ensemble, its two tree members without the GEMM geometry features."""
+    from predictor.coldstart.design import GEMM_FEATURES
+    return v_ensemble(r, X.drop(columns=list(GEMM_FEATURES)), y, rt, Xt.drop(columns=list(GEMM_FEATURES)))
+
+
 def v_xgboost_nogemm(r, X, y, rt, Xt):
     from predictor.coldstart.design import GEMM_FEATURES
     return v_xgboost(r, X.drop(columns=list(GEMM_FEATURES)), y, rt, Xt.drop(columns=list(GEMM_FEATURES)))
