@@ -67,17 +67,6 @@ def v_roofline(r, X, y, rt, Xt):
     return e._predict_anchor(e._fit_anchor(r, X, np.exp(y)), rt, Xt)
 
 
-def v_ensemble_mono_reads(r, X, y, rt, Xt):
-    """The ensemble with its trees also monotone in log reads per category."""
-    import predictor.coldstart.model as cm
-    old = cm._MONOTONE
-    cm._MONOTONE = (*old, "log_reads_")
-    try:
-        return v_ensemble(r, X, y, rt, Xt)
-    finally:
-        cm._MONOTONE = old
-
-
 def v_ensemble_trees_nogemm(r, X, y, rt, Xt):
     """The shipped ensemble, its two tree members without the GEMM geometry features."""
     from predictor.coldstart.design import GEMM_FEATURES
@@ -183,20 +172,6 @@ def v_nnls(r, X, y, rt, Xt):
     return _Additive().fit(r, np.exp(y)).predict_log(rt)
 
 
-def _ensemble_with(terms, drop=()):
-    """The shipped ensemble with its nnls member on other cost ``terms`` (and the trees
-    without the design columns ``drop``)."""
-    from predictor.coldstart.model import _Additive
-    e = ColdStartPredictor(learner="ensemble")
-
-    def fn(r, X, y, rt, Xt):
-        X, Xt = X.drop(columns=list(drop)), Xt.drop(columns=list(drop))
-        anchor = e._fit_anchor(r, X, np.exp(y))
-        anchor["additive"] = _Additive(terms=terms).fit(r, np.exp(y))
-        return e._predict_anchor(anchor, rt, Xt)
-    return fn
-
-
 def v_nnls_base(r, X, y, rt, Xt):
     """nnls on the per-category terms only (the default before the GEMM terms)."""
     from predictor.coldstart.model import _ADDITIVE_BASE, _Additive
@@ -204,127 +179,20 @@ def v_nnls_base(r, X, y, rt, Xt):
 
 
 def v_ensemble_base(r, X, y, rt, Xt):
-    """The ensemble before the GEMM geometry: base nnls terms, trees without the GEMM features."""
-    from predictor.coldstart.design import GEMM_FEATURES
-    from predictor.coldstart.model import _ADDITIVE_BASE
-    return _ensemble_with(_ADDITIVE_BASE, GEMM_FEATURES)(r, X, y, rt, Xt)
-
-
-def v_ensemble_nogemm_trees(r, X, y, rt, Xt):
-    """The GEMM terms in the nnls member only (trees without the geometry features)."""
-    from predictor.coldstart.design import GEMM_FEATURES
-    from predictor.coldstart.model import _ADDITIVE
-    return _ensemble_with(_ADDITIVE, GEMM_FEATURES)(r, X, y, rt, Xt)
-
-
-def _reads_terms():
-    from collectors.features.categories import CATEGORIES
-    from predictor.coldstart.model import _ADDITIVE
-    return [*_ADDITIVE, *(f"reads_{c}" for c in CATEGORIES)]
-
-
-def v_nnls_reads(r, X, y, rt, Xt):
-    """nnls with the activation bytes each category reads as further terms."""
-    from predictor.coldstart.model import _Additive
-    return _Additive(terms=_reads_terms()).fit(r, np.exp(y)).predict_log(rt)
-
-
-def v_ensemble_nnls_reads(r, X, y, rt, Xt):
-    return _ensemble_with(_reads_terms())(r, X, y, rt, Xt)
-
-
-def _with_reads(r, X):
-    from collectors.features.categories import CATEGORIES
-    reads = {c: pd.to_numeric(r[f"reads_{c}"], errors="coerce").astype(float) for c in CATEGORIES}
-    total_reads = sum(reads.values()).clip(lower=1)
-    total_writes = sum(pd.to_numeric(r[f"bytes_{c}"], errors="coerce").astype(float) for c in CATEGORIES).clip(lower=1)
-    extra = {f"log_reads_{c}": np.log1p(v.to_numpy()) for c, v in reads.items()}
-    extra["ratio_reads_per_write"] = np.log(total_reads / total_writes).to_numpy()
-    extra["ratio_reads_per_flop"] = (np.log(total_reads) - X["log_flops"]).to_numpy()
-    return X.assign(**extra)
-
-
-def v_ensemble_reads(r, X, y, rt, Xt):
-    """Reads everywhere: nnls reads terms, and the trees given log reads per category and the
-    reads-per-write and reads-per-FLOP ratios (log_reads_* monotone, like log_bytes_*)."""
-    return _ensemble_with(_reads_terms())(r, _with_reads(r, X), y, rt, _with_reads(rt, Xt))
-
-
-def _traffic_terms(with_weights):
-    """The roofline's terms with its bytes as activation traffic (reads + writes), with or
-    without the parameter bytes (at batch 1024 a GPU reads its weights once per 1024 images)."""
-    from collectors.features.categories import CATEGORIES
-
-    def terms(rows):
-        num = lambda c: pd.to_numeric(rows[c], errors="coerce").astype(float)  # noqa: E731
-        traffic = sum(num(f"reads_{c}") for c in CATEGORIES) + num("activation_bytes")
-        if with_weights:
-            traffic = traffic + num("weight_bytes")
-        cols = [num("flops"), traffic, num("n_ops")]
-        return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
-    return terms
-
-
-def _ensemble_traffic(with_weights, terms=None):
-    import predictor.coldstart.model as cm
-
-    def fn(r, X, y, rt, Xt):
-        old = cm._Roofline._terms
-        cm._Roofline._terms = staticmethod(_traffic_terms(with_weights))
-        try:
-            return _ensemble_with(terms or cm._ADDITIVE)(r, X, y, rt, Xt)
-        finally:
-            cm._Roofline._terms = old
-    return fn
-
-
-def v_ensemble_traffic(r, X, y, rt, Xt):
-    """The roofline member on activation traffic plus weights."""
-    return _ensemble_traffic(True)(r, X, y, rt, Xt)
-
-
-def v_ensemble_traffic_noweights(r, X, y, rt, Xt):
-    """The roofline member on activation traffic only."""
-    return _ensemble_traffic(False)(r, X, y, rt, Xt)
-
-
-def _roof4_terms(rows):
-    """Four rates: FLOPs, activation traffic (reads + writes), parameter bytes, kernel calls."""
-    from collectors.features.categories import CATEGORIES
-    num = lambda c: pd.to_numeric(rows[c], errors="coerce").astype(float)  # noqa: E731
-    cols = [num("flops"), sum(num(f"reads_{c}") for c in CATEGORIES) + num("activation_bytes"),
-            num("weight_bytes"), num("n_ops")]
-    return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
-
-
-def _ensemble_roof(terms_fn, reads_trees):
-    import predictor.coldstart.model as cm
-
-    def fn(r, X, y, rt, Xt):
-        old = cm._Roofline._terms
-        cm._Roofline._terms = staticmethod(terms_fn)
-        try:
-            if reads_trees:
-                X, Xt = _with_reads(r, X), _with_reads(rt, Xt)
-            return _ensemble_with(_reads_terms())(r, X, y, rt, Xt)
-        finally:
-            cm._Roofline._terms = old
-    return fn
-
-
-def v_ensemble_reads_traffic(r, X, y, rt, Xt):
-    """Reads in all three members: trees, nnls terms, the roofline on activation traffic."""
-    return _ensemble_roof(_traffic_terms(False), True)(r, X, y, rt, Xt)
-
-
-def v_ensemble_reads_roof4(r, X, y, rt, Xt):
-    """As ensemble_reads_traffic, the roofline with a fourth rate for parameter bytes."""
-    return _ensemble_roof(_roof4_terms, True)(r, X, y, rt, Xt)
-
-
-def v_ensemble_nnlsreads_roof4(r, X, y, rt, Xt):
-    """Reads in the nnls terms and the 4-rate roofline; trees on the design as shipped."""
-    return _ensemble_roof(_roof4_terms, False)(r, X, y, rt, Xt)
+    """The default before reads and GEMM geometry were traced, on today's rows: trees without
+    those features, nnls on the per-category terms, the three-rate roofline (F, bytes
+    written, calls). The intermediate steps of RESULTS-coldstart's table were prototypes of
+    one session and are not kept."""
+    from predictor.coldstart.design import OPTIONAL_FEATURES
+    from predictor.coldstart.model import _ADDITIVE_BASE, _Additive, _Roofline
+    e = ColdStartPredictor(learner="ensemble")
+    X, Xt = X.drop(columns=list(OPTIONAL_FEATURES)), Xt.drop(columns=list(OPTIONAL_FEATURES))
+    ms = np.exp(y)
+    roof = _Roofline(np.zeros(3)).fit(r, ms)  # three rates: the legacy terms
+    anchor = {"additive": _Additive(terms=_ADDITIVE_BASE).fit(r, ms), "trees": e._new_trees(list(X.columns)).fit(X, y),
+              "roofline": roof}
+    anchor["roofline_trees"] = e._new_trees(list(X.columns)).fit(X, y, base_margin=roof.predict_log(r))
+    return e._predict_anchor(anchor, rt, Xt)
 
 
 def v_roof_only(r, X, y, rt, Xt):

@@ -56,6 +56,13 @@ def _log(values: pd.Series) -> pd.Series:
     return np.log1p(pd.to_numeric(values, errors="coerce").astype(float).clip(lower=0))
 
 
+def _optional(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A column newer tracers write (``OPTIONAL_FEATURES``' inputs): NaN where rows predate it."""
+    if name not in rows:
+        return pd.Series(np.nan, index=rows.index)
+    return pd.to_numeric(rows[name], errors="coerce").astype(float)
+
+
 def feature_names(feature_set: str = "operators") -> list[str]:
     if feature_set == "metadata":
         return list(BASELINE_NAMES)
@@ -113,14 +120,12 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
         out[f"ratio_bytes_per_flop_{cat}"] = out[f"log_bytes_{cat}"] - out["log_flops"]
     # GEMM geometry (collectors.features.gemm); NaN in rows traced before it was recorded,
     # which the trees read as missing
-    gemm = {c: pd.to_numeric(rows[c], errors="coerce").astype(float) if c in rows
-            else pd.Series(np.nan, index=rows.index) for c in GEMM_COLUMNS}
+    gemm = {c: _optional(rows, c) for c in GEMM_COLUMNS}
     out["share_flops_gemm_aligned"] = gemm["flops_gemm_aligned"] / total_flops
     out["share_flops_gemm_narrow"] = gemm["flops_gemm_narrow"] / total_flops
     for c in ("gemm_log2_m", "gemm_log2_narrow", "gemm_log2_wide"):
         out[c] = gemm[c]
-    reads = {c: pd.to_numeric(rows[f"reads_{c}"], errors="coerce").astype(float) if f"reads_{c}" in rows
-             else pd.Series(np.nan, index=rows.index) for c in CATEGORIES}
+    reads = {c: _optional(rows, f"reads_{c}") for c in CATEGORIES}
     for cat, r in reads.items():
         out[f"log_reads_{cat}"] = np.log1p(r.clip(lower=0))
     total_reads = sum(reads.values()).clip(lower=1)

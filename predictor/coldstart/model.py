@@ -65,18 +65,23 @@ _ADDITIVE = [*_ADDITIVE_BASE, "flops_gemm_unaligned", "flops_gemm_narrow", *(f"r
 _GEMM_CATEGORIES = [c for c in CATEGORIES if c.startswith(("conv_", "linear_", "attention"))]
 
 
+def _numeric(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A features column as floats; all 0 where the rows predate it (no extra cost)."""
+    if name not in rows:
+        return pd.Series(0.0, index=rows.index)
+    return pd.to_numeric(rows[name], errors="coerce").astype(float)
+
+
 def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
-    """The ``terms`` columns of feature rows as floats; the GEMM terms derived from the
-    geometry columns, 0 (no extra cost) where a row was traced before they were recorded."""
+    """The ``terms`` columns of feature rows as floats; the unaligned GEMM FLOPs derived from
+    the geometry columns, 0 (no extra cost) where a row was traced before they were recorded."""
     def column(name: str) -> pd.Series:
         if name == "flops_gemm_unaligned":
-            products = sum(pd.to_numeric(rows[f"flops_{c}"], errors="coerce") for c in _GEMM_CATEGORIES)
-            aligned = pd.to_numeric(rows.get("flops_gemm_aligned", products), errors="coerce")
+            products = sum(_numeric(rows, f"flops_{c}") for c in _GEMM_CATEGORIES)
+            aligned = _numeric(rows, "flops_gemm_aligned") if "flops_gemm_aligned" in rows else products
             return (products - aligned).clip(lower=0)
-        if name not in rows:
-            return pd.Series(0.0, index=rows.index)
-        return pd.to_numeric(rows[name], errors="coerce")
-    return np.column_stack([column(t).astype(float).fillna(0.0).to_numpy() for t in terms])
+        return _numeric(rows, name)
+    return np.column_stack([column(t).fillna(0.0).to_numpy() for t in terms])
 
 
 #: Operator features latency can only grow with (more work, more bytes, more kernels), all else
@@ -132,14 +137,12 @@ class _Roofline:
         self.theta = theta
 
     def _terms(self, rows: pd.DataFrame) -> np.ndarray:
-        def num(name: str) -> pd.Series:
-            return pd.to_numeric(rows[name], errors="coerce").astype(float) if name in rows \
-                else pd.Series(0.0, index=rows.index)
+        flops, calls = _numeric(rows, "flops"), _numeric(rows, "n_ops")
         if self.theta is not None and len(self.theta) == 3:
-            cols = [num("flops"), sum(num(f"bytes_{c}") for c in CATEGORIES), num("n_ops")]
+            cols = [flops, sum(_numeric(rows, f"bytes_{c}") for c in CATEGORIES), calls]
         else:  # rows without reads count their writes only
-            reads = sum(num(f"reads_{c}").fillna(0.0) for c in CATEGORIES)
-            cols = [num("flops"), reads + num("activation_bytes"), num("weight_bytes"), num("n_ops")]
+            reads = sum(_numeric(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES)
+            cols = [flops, reads + _numeric(rows, "activation_bytes"), _numeric(rows, "weight_bytes"), calls]
         return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
 
     def fit(self, rows: pd.DataFrame, ms: np.ndarray) -> _Roofline:
