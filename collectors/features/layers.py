@@ -29,7 +29,8 @@ CATEGORY_COLUMNS = ["count", "flops", "macs", "bytes", "reads", "arithmetic_inte
 def ops_frame(records: Sequence[OpRecord]) -> pd.DataFrame:
     """One row per executed aten op, in execution order."""
     if not records:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith(("flops", "bytes")) or c.startswith("gemm_") else "object")
+        numeric = {c for c in OP_COLUMNS if c.endswith(("flops", "bytes")) or c.startswith("gemm_")}
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in numeric else "object")
                              for c in OP_COLUMNS})
     return pd.DataFrame([asdict(r) for r in records], columns=OP_COLUMNS)
 

@@ -16,7 +16,7 @@ from collectors.features.categories import CATEGORIES
 from collectors.features.gemm import GEMM_COLUMNS
 
 __all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES", "design",
-           "feature_names", "join_features", "row_keys"]
+           "feature_column", "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
 BASELINE_NAMES = ("log_gmacs", "log_macts", "log_params", "input_size")
@@ -56,8 +56,9 @@ def _log(values: pd.Series) -> pd.Series:
     return np.log1p(pd.to_numeric(values, errors="coerce").astype(float).clip(lower=0))
 
 
-def _optional(rows: pd.DataFrame, name: str) -> pd.Series:
-    """A column newer tracers write (``OPTIONAL_FEATURES``' inputs): NaN where rows predate it."""
+def feature_column(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A features-table column as floats, NaN where the rows predate it (a column newer
+    tracers write, such as the inputs of ``OPTIONAL_FEATURES``)."""
     if name not in rows:
         return pd.Series(np.nan, index=rows.index)
     return pd.to_numeric(rows[name], errors="coerce").astype(float)
@@ -120,12 +121,12 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
         out[f"ratio_bytes_per_flop_{cat}"] = out[f"log_bytes_{cat}"] - out["log_flops"]
     # GEMM geometry (collectors.features.gemm); NaN in rows traced before it was recorded,
     # which the trees read as missing
-    gemm = {c: _optional(rows, c) for c in GEMM_COLUMNS}
+    gemm = {c: feature_column(rows, c) for c in GEMM_COLUMNS}
     out["share_flops_gemm_aligned"] = gemm["flops_gemm_aligned"] / total_flops
     out["share_flops_gemm_narrow"] = gemm["flops_gemm_narrow"] / total_flops
     for c in ("gemm_log2_m", "gemm_log2_narrow", "gemm_log2_wide"):
         out[c] = gemm[c]
-    reads = {c: _optional(rows, f"reads_{c}") for c in CATEGORIES}
+    reads = {c: feature_column(rows, f"reads_{c}") for c in CATEGORIES}
     for cat, r in reads.items():
         out[f"log_reads_{cat}"] = np.log1p(r.clip(lower=0))
     total_reads = sum(reads.values()).clip(lower=1)

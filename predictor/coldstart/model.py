@@ -49,7 +49,7 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from collectors.features.categories import CATEGORIES
-from predictor.coldstart.design import OPTIONAL_FEATURES, design, join_features, row_keys
+from predictor.coldstart.design import OPTIONAL_FEATURES, design, feature_column, join_features, row_keys
 
 __all__ = ["CALIBRATION_GROUPS", "ColdStartPredictor", "LEARNERS", "conformal_quantile"]
 
@@ -65,22 +65,15 @@ _ADDITIVE = [*_ADDITIVE_BASE, "flops_gemm_unaligned", "flops_gemm_narrow", *(f"r
 _GEMM_CATEGORIES = [c for c in CATEGORIES if c.startswith(("conv_", "linear_", "attention"))]
 
 
-def _numeric(rows: pd.DataFrame, name: str) -> pd.Series:
-    """A features column as floats; all 0 where the rows predate it (no extra cost)."""
-    if name not in rows:
-        return pd.Series(0.0, index=rows.index)
-    return pd.to_numeric(rows[name], errors="coerce").astype(float)
-
-
 def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
     """The ``terms`` columns of feature rows as floats; the unaligned GEMM FLOPs derived from
     the geometry columns, 0 (no extra cost) where a row was traced before they were recorded."""
     def column(name: str) -> pd.Series:
         if name == "flops_gemm_unaligned":
-            products = sum(_numeric(rows, f"flops_{c}") for c in _GEMM_CATEGORIES)
-            aligned = _numeric(rows, "flops_gemm_aligned") if "flops_gemm_aligned" in rows else products
+            products = sum(feature_column(rows, f"flops_{c}") for c in _GEMM_CATEGORIES)
+            aligned = feature_column(rows, "flops_gemm_aligned") if "flops_gemm_aligned" in rows else products
             return (products - aligned).clip(lower=0)
-        return _numeric(rows, name)
+        return feature_column(rows, name)
     return np.column_stack([column(t).fillna(0.0).to_numpy() for t in terms])
 
 
@@ -137,12 +130,13 @@ class _Roofline:
         self.theta = theta
 
     def _terms(self, rows: pd.DataFrame) -> np.ndarray:
-        flops, calls = _numeric(rows, "flops"), _numeric(rows, "n_ops")
+        flops, calls = feature_column(rows, "flops"), feature_column(rows, "n_ops")
         if self.theta is not None and len(self.theta) == 3:
-            cols = [flops, sum(_numeric(rows, f"bytes_{c}") for c in CATEGORIES), calls]
+            cols = [flops, sum(feature_column(rows, f"bytes_{c}") for c in CATEGORIES), calls]
         else:  # rows without reads count their writes only
-            reads = sum(_numeric(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES)
-            cols = [flops, reads + _numeric(rows, "activation_bytes"), _numeric(rows, "weight_bytes"), calls]
+            reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES)
+            traffic = reads + feature_column(rows, "activation_bytes")
+            cols = [flops, traffic, feature_column(rows, "weight_bytes"), calls]
         return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
 
     def fit(self, rows: pd.DataFrame, ms: np.ndarray) -> _Roofline:
