@@ -12,6 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from collectors.features.categories import CATEGORIES, CATEGORY_STATS
 from collectors.features.flops import ATTENTION_FLOP_FORMULAS, OpRecord, OpRecorder
 from collectors.features.gemm import gemm_summary
+from collectors.features.roofline import roofline_summary
 from collectors.features.layers import category_table, layer_table, ops_frame
 
 __all__ = ["FeatureError", "ModelFeatures", "compute_features", "trace_ops", "weight_bytes"]
@@ -64,7 +65,8 @@ class ModelFeatures:
     def to_row(self) -> dict[str, object]:
         """Flat dict for the ``features`` table: totals, then ``flops_<cat>``,
         ``count_<cat>``, ``bytes_<cat>``, ``reads_<cat>`` for every category (0 when absent), then the
-        GEMM geometry (:data:`collectors.features.gemm.GEMM_COLUMNS`)."""
+        GEMM geometry (:data:`collectors.features.gemm.GEMM_COLUMNS`) and the per-operator roofline
+        sums (:data:`collectors.features.roofline.ROOFLINE_COLUMNS`)."""
         row: dict[str, object] = {
             "model": self.model,
             "input_size": self.input_size,
@@ -83,6 +85,7 @@ class ModelFeatures:
                 row[f"{stat}_{cat}"] = int(self.categories.at[cat, stat])
         ops = self.ops
         row.update(gemm_summary(zip(ops["flops"], ops["gemm_m"], ops["gemm_n"], ops["gemm_k"])))
+        row.update(roofline_summary(zip(ops["flops"], ops["in_bytes"] + ops["out_bytes"], ops["weight_bytes"])))
         return row
 
     def summary(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from collectors.features.categories import CATEGORIES, CATEGORY_STATS, conv_category
 from collectors.features.compute import FeatureError
 from collectors.features.gemm import conv_gemm, gemm_summary
+from collectors.features.roofline import roofline_summary
 
 __all__ = ["ONNX_CATEGORY", "onnx_file_features"]
 
@@ -136,6 +137,7 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
 
     stats = {cat: dict.fromkeys(CATEGORY_STATS, 0) for cat in CATEGORIES}
     products: list[tuple[int, int, int, int]] = []  # (flops, M, N, K) of every product
+    per_op: list[tuple[int, int, int]] = []  # (flops, activation bytes read + written, weight bytes)
     unknown: list[str] = []
     activation_bytes = 0
     n_ops = 0
@@ -188,8 +190,10 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         stats[category]["flops"] += flops
         stats[category]["count"] += 1
         stats[category]["bytes"] += out_bytes + weight_bytes
-        stats[category]["reads"] += sum((_numel(shapes.get(i)) or 0) * itemsize.get(i, 4)
-                                        for i in dict.fromkeys(node.input) if i and i not in constant)
+        reads = sum((_numel(shapes.get(i)) or 0) * itemsize.get(i, 4)
+                    for i in dict.fromkeys(node.input) if i and i not in constant)
+        stats[category]["reads"] += reads
+        per_op.append((flops, reads + out_bytes, weight_bytes))
         activation_bytes += out_bytes
     if unknown:
         raise FeatureError(f"{name}: ONNX shape inference left {len(unknown)} MAC-bearing node(s) "
@@ -209,4 +213,5 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         for cat in CATEGORIES:
             row[f"{stat}_{cat}"] = int(stats[cat][stat])
     row.update(gemm_summary(products))
+    row.update(roofline_summary(per_op))
     return row

@@ -18,6 +18,7 @@ import pandas as pd
 from collectors.features.categories import CATEGORIES, CATEGORY_STATS
 from collectors.features.compute import compute_features
 from collectors.features.gemm import GEMM_COLUMNS
+from collectors.features.roofline import ROOFLINE_COLUMNS
 from collectors.features.onnx_ops import onnx_op_histogram
 from collectors.modelprep import prepare_model
 
@@ -29,7 +30,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "model", "input_size", "batch_size", "flops", "macs", "params", "activation_bytes",
     "weight_bytes", "arithmetic_intensity", "flops_flopcounter_raw", "n_ops",
     *(f"{stat}_{cat}" for stat in CATEGORY_STATS for cat in CATEGORIES),
-    *GEMM_COLUMNS,
+    *GEMM_COLUMNS, *ROOFLINE_COLUMNS,
 )
 
 
