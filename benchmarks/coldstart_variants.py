@@ -195,6 +195,42 @@ def v_ensemble_base(r, X, y, rt, Xt):
     return e._predict_anchor(anchor, rt, Xt)
 
 
+def v_ensemble_reads(r, X, y, rt, Xt):
+    """The default before the per-operator roofline sums were traced (0.498 in the fifth
+    session), faithfully on today's rows: trees without the roofline features, nnls without
+    their terms, the four-rate roofline on FLOPs."""
+    from collectors.features.roofline import ROOFLINE_COLUMNS
+    from predictor.coldstart.design import ROOFLINE_FEATURES
+    from predictor.coldstart.model import _ADDITIVE, _Additive, _Roofline
+    e = ColdStartPredictor(learner="ensemble")
+    X, Xt = X.drop(columns=list(ROOFLINE_FEATURES)), Xt.drop(columns=list(ROOFLINE_FEATURES))
+    r, rt = r.drop(columns=list(ROOFLINE_COLUMNS)), rt.drop(columns=list(ROOFLINE_COLUMNS))
+    ms = np.exp(y)
+    roof = _Roofline().fit(r, ms)  # no roofline sums among the rows: FLOPs
+    anchor = {"additive": _Additive(terms=[t for t in _ADDITIVE if t not in ROOFLINE_COLUMNS]).fit(r, ms),
+              "trees": e._new_trees(list(X.columns)).fit(X, y), "roofline": roof}
+    anchor["roofline_trees"] = e._new_trees(list(X.columns)).fit(X, y, base_margin=roof.predict_log(r))
+    return e._predict_anchor(anchor, rt, Xt)
+
+
+def v_roofline_alone(r, X, y, rt, Xt):
+    """The ensemble's roofline (four rates, compute = the best-fitting per-operator sum), no trees."""
+    from predictor.coldstart.model import _Roofline
+    return _Roofline().fit(r, np.exp(y)).predict_log(rt)
+
+
+def v_ensemble_trees_act(r, X, y, rt, Xt):
+    """The default, its trees without the roofline sums that include the weights."""
+    keep = [c for c in X.columns if "roof_all" not in c]
+    return v_ensemble(r, X[keep], y, rt, Xt[keep])
+
+
+def v_ensemble_trees_ratio(r, X, y, rt, Xt):
+    """The default, its trees with the roofline sums per FLOP only (not their logs)."""
+    keep = [c for c in X.columns if not c.startswith("log_roof_")]
+    return v_ensemble(r, X[keep], y, rt, Xt[keep])
+
+
 def v_roof_only(r, X, y, rt, Xt):
     return _roof_fit(r, y)(rt)
 

@@ -14,8 +14,10 @@ import pandas as pd
 
 from collectors.features.categories import CATEGORIES
 from collectors.features.gemm import GEMM_COLUMNS
+from collectors.features.roofline import ROOFLINE_COLUMNS
 
-__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES", "design",
+__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES", "ROOFLINE_FEATURES",
+           "design",
            "feature_column", "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
@@ -29,9 +31,12 @@ GEMM_FEATURES = ("share_flops_gemm_aligned", "share_flops_gemm_narrow", "gemm_lo
 #: FLOP: a memory-bound op's time follows its traffic, which writes alone undercount (a
 #: softmax over an L×L map, a residual add, a copy behind a permute).
 READS_FEATURES = (*(f"log_reads_{c}" for c in CATEGORIES), "ratio_reads_per_write", "ratio_reads_per_flop")
+#: The per-operator roofline sums at a bank of ridge points (collectors.features.roofline), and
+#: how much each inflates the FLOPs: how memory-bound the network's operators are, one by one.
+ROOFLINE_FEATURES = (*(f"log_{c}" for c in ROOFLINE_COLUMNS), *(f"ratio_{c}_per_flop" for c in ROOFLINE_COLUMNS))
 #: Features the tracer added after rows were first cached: a row without them keeps them
 #: missing (the trees route missing values) instead of being dropped.
-OPTIONAL_FEATURES = (*GEMM_FEATURES, *READS_FEATURES)
+OPTIONAL_FEATURES = (*GEMM_FEATURES, *READS_FEATURES, *ROOFLINE_FEATURES)
 
 
 def row_keys(matrix) -> pd.DataFrame:
@@ -75,7 +80,7 @@ def feature_names(feature_set: str = "operators") -> list[str]:
     for cat in CATEGORIES:
         names += [f"log_flops_{cat}", f"log_bytes_{cat}", f"log_count_{cat}", f"share_flops_{cat}",
                   f"share_bytes_{cat}", f"ratio_bytes_per_flop_{cat}"]
-    return names + list(GEMM_FEATURES) + list(READS_FEATURES)
+    return names + list(GEMM_FEATURES) + list(READS_FEATURES) + list(ROOFLINE_FEATURES)
 
 
 def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
@@ -132,6 +137,9 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
     total_reads = sum(reads.values()).clip(lower=1)
     out["ratio_reads_per_write"] = np.log(total_reads / total_bytes)
     out["ratio_reads_per_flop"] = np.log(total_reads) - out["log_flops"]
+    for c in ROOFLINE_COLUMNS:
+        out[f"log_{c}"] = np.log1p(feature_column(rows, c).clip(lower=0))
+        out[f"ratio_{c}_per_flop"] = out[f"log_{c}"] - out["log_flops"]
     return pd.DataFrame(out, index=rows.index)[feature_names("operators")]
 
 

@@ -76,17 +76,19 @@ def test_fit_predict_tidy_with_intervals(subset):
 
 
 def test_rows_traced_before_the_gemm_geometry_are_kept_and_predicted(subset):
-    """A features table written before the GEMM columns existed (a user's old cache) still
-    trains and predicts: those rows keep the geometry missing instead of being dropped."""
+    """A features table written before the GEMM and roofline columns existed (a user's old
+    cache) still trains and predicts: those rows keep them missing instead of being dropped."""
     from collectors.features.gemm import GEMM_COLUMNS
+    from collectors.features.roofline import ROOFLINE_COLUMNS
 
     matrix, features, configs = subset
+    newer = [*GEMM_COLUMNS, *ROOFLINE_COLUMNS]
     old = features.copy()
-    old.loc[old.index[::2], list(GEMM_COLUMNS)] = np.nan  # half the rows from an older trace
+    old.loc[old.index[::2], newer] = np.nan  # half the rows from an older trace
     est = ColdStartPredictor(**CONTRACT).fit(matrix, old)
     full = ColdStartPredictor(**CONTRACT).fit(matrix, features)
     assert len(est.features_) == len(full.features_)
-    out = est.predict(old.drop(columns=list(GEMM_COLUMNS)), configs[0])  # no GEMM columns at all
+    out = est.predict(old.drop(columns=newer), configs[0])  # none of the newer columns at all
     assert len(out) == len(old) and out["pred_ms"].gt(0).all()
 
 
@@ -198,6 +200,7 @@ def test_roofline_recovers_the_rates_of_an_exact_roofline():
                 + r["n_ops"] / np.exp(rate[3]))
 
     fit = _Roofline().fit(rows, truth(rows).to_numpy())
+    assert fit.column == "flops"  # rows without the per-operator roofline sums
     assert np.allclose(fit.theta, rate, atol=0.02)
     big = rows.head(10) * 10
     assert np.allclose(np.exp(fit.predict_log(big)), truth(big), rtol=0.01)
@@ -205,6 +208,49 @@ def test_roofline_recovers_the_rates_of_an_exact_roofline():
     written = rows.assign(**{f"bytes_{c}": rows["weight_bytes"] / len(CATEGORIES) for c in CATEGORIES})
     expected = written["flops"] / 1e11 + written["weight_bytes"] / 1e9 + written["n_ops"] / 1e4
     assert np.allclose(np.exp(legacy.predict_log(written)), expected, rtol=1e-9)
+
+
+def test_roofline_picks_the_ridge_point_of_an_exact_per_operator_roofline():
+    """Latency = (per-operator roofline sum at ridge 64)/P + traffic/W + weights/V + ops/K: of
+    the traced ridge points the fit keeps 64 and recovers the four rates; rows without the
+    sums (an older trace) fall back to FLOPs (the test above)."""
+    from collectors.features.categories import CATEGORIES
+    from collectors.features.roofline import RIDGES, roofline_summary
+    from predictor.coldstart.model import _Roofline
+
+    rng = np.random.default_rng(1)
+    n = 300
+    # two ops per network: a product (f FLOPs, t1 bytes) and a memory-bound op (t2 bytes)
+    f, t1, t2 = 10 ** rng.uniform(8, 11, n), 10 ** rng.uniform(5, 9, n), 10 ** rng.uniform(5, 8, n)
+    sums = pd.DataFrame([roofline_summary([(a, b, 0), (0, c, 0)]) for a, b, c in zip(f, t1, t2)])
+    rows = sums.assign(flops=f, n_ops=10 ** rng.uniform(1.5, 3, n), activation_bytes=(t1 + t2) / 2,
+                       weight_bytes=10 ** rng.uniform(5, 8, n),
+                       **{f"reads_{c}": (t1 + t2) / 2 / len(CATEGORIES) for c in CATEGORIES})
+    rate = np.log([1e11, 1e12, 1e8, 1e4])
+    truth = (rows["roof_act_r64"] / np.exp(rate[0]) + (t1 + t2) / np.exp(rate[1])
+             + rows["weight_bytes"] / np.exp(rate[2]) + rows["n_ops"] / np.exp(rate[3]))
+    fit = _Roofline().fit(rows, truth.to_numpy())
+    assert 64 in RIDGES and fit.column == "roof_act_r64"
+    assert np.allclose(fit.theta, rate, atol=0.05)
+    assert np.allclose(np.exp(fit.predict_log(rows)), truth, rtol=0.01)
+
+
+def test_a_roofline_saved_without_its_column_reads_back_on_flops(subset, tmp_path):
+    """state.json from before the roofline chose a per-operator sum has no ``roofline_column``:
+    it loads with FLOPs as the compute term, which is what it was fitted on."""
+    matrix, features, configs = subset
+    est = ColdStartPredictor(**CONTRACT, learner="roofline").fit(matrix, features)
+    assert all(a["roofline"].column.startswith("roof_act_r") for a in est.anchors_.values())
+    folder = est.save(tmp_path / "cold")
+    assert ColdStartPredictor.load(folder).anchors_[configs[0]]["roofline"].column == \
+        est.anchors_[configs[0]]["roofline"].column
+    state = json.loads((folder / "state.json").read_text())
+    for entry in state["anchors"].values():
+        del entry["roofline_column"]
+    (folder / "state.json").write_text(json.dumps(state))
+    back = ColdStartPredictor.load(folder)
+    assert back.anchors_[configs[0]]["roofline"].column == "flops"
+    assert back.predict(features, configs[0])["pred_ms"].gt(0).all()
 
 
 def test_operator_only_learners_refuse_other_feature_sets(subset):
