@@ -11,9 +11,10 @@ with the same totals. Per-category totals lose that too: the max happens per ope
 The device's ridge point is unknown to a features table, so each row carries the sum at a
 fixed bank of ridge points (:data:`RIDGES`, from a phone CPU's to a GPU's tensor cores at
 fp16), once on activation traffic alone (a big batch reads the weights once for many
-images) and once with the weights read per image (batch 1). A learner picks the combination
-that fits the configuration (the non-negative additive model gives each sum a rate; the
-trees see how much each inflates the FLOPs).
+images) and once with the weights read per image (batch 1). The cold-start learners pick
+what fits the configuration (``predictor.coldstart.model``: its roofline takes the sum at
+the best-fitting ridge as its compute term, the non-negative additive model gives each sum
+a rate, the trees see how much each inflates the FLOPs).
 
 Per operator: ``f`` FLOPs, ``t`` activation bytes read plus written, ``w`` parameter bytes
 read; columns ``roof_act_r<R> = Σ max(f, R·t)`` and ``roof_all_r<R> = Σ max(f, R·(t + w))``,

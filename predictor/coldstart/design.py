@@ -16,9 +16,8 @@ from collectors.features.categories import CATEGORIES
 from collectors.features.gemm import GEMM_COLUMNS
 from collectors.features.roofline import ROOFLINE_COLUMNS
 
-__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES", "ROOFLINE_FEATURES",
-           "design",
-           "feature_column", "feature_names", "join_features", "row_keys"]
+__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES",
+           "ROOFLINE_FEATURES", "design", "feature_column", "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
 BASELINE_NAMES = ("log_gmacs", "log_macts", "log_params", "input_size")

@@ -87,8 +87,8 @@ def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
 #: Operator features latency can only grow with (more work, more bytes, more kernels), all else
 #: equal; constraining the trees to that extrapolates better to families they never saw
 #: (leave-family-out on the RTX 4090: within ±10 % 0.32 -> 0.36 on the first 800 traced models).
-_MONOTONE = ("log_flops", "log_bytes_", "log_reads_", "log_roof_", "log_count_", "log_activation_bytes", "log_weight_bytes",
-             "log_n_ops")
+_MONOTONE = ("log_flops", "log_bytes_", "log_reads_", "log_roof_", "log_count_", "log_activation_bytes",
+             "log_weight_bytes", "log_n_ops")
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
@@ -128,10 +128,11 @@ class _Roofline:
     """log latency = log(C/P + A/W + B/V + N/K): compute C at a peak rate, activation traffic
     (bytes read + written) at a bandwidth, parameter bytes at another (a GPU at batch 1024
     reads its weights once per 1024 images, a phone at batch 1 once per image) and operators
-    at a launch cost, the rates fitted in log space (robust loss). C is the FLOPs or, when it
-    fits the configuration better, the per-operator roofline sum at one of the traced ridge
-    points (``roof_act_r<R>`` = Σ max(FLOPs, R·traffic) per op: how much each op's arithmetic
-    hides behind its own memory traffic, which totals cannot tell); ``column`` says which.
+    at a launch cost, the rates fitted in log space (robust loss). C is the per-operator
+    roofline sum at the traced ridge point that fits the configuration best (``roof_act_r<R>``
+    = Σ max(FLOPs, R·traffic) per op: how much each op's arithmetic hides behind its own
+    memory traffic, which totals cannot tell), or the FLOPs for rows traced before the sums;
+    ``column`` says which.
     Four numbers and a choice, so it extrapolates to an unseen family as far as physics does;
     trees on its residual (``learner="roofline"``) learn what it misses. A model saved with
     three rates (before reads were traced: F, bytes written incl. parameters, N) is read back
@@ -156,15 +157,16 @@ class _Roofline:
         """The rates for each ridge point's roofline sum, lowest ridge first; the one that fits
         best (robust cost) is kept, and the search stops once two ridges in a row fit worse
         (on the 14 timm configurations the cost was lowest at ridge 4, once tied with 32, and
-        rose from there; eight fits made the evaluation twice as slow). Rows traced before
-        the sums were recorded fit on FLOPs. Not
-        FLOPs among the candidates: the sums at a low ridge are FLOPs for the compute-bound
-        ops, and on the RTX 4090 the FLOPs fit the training families better and the unseen
-        ones worse (leave-family-out within ±10 % 0.539 with FLOPs allowed, 0.557 without)."""
+        rose from there; three fits take 0.08 s on an RTX 4090 anchor, all eight 0.28 s).
+        Rows traced before the sums were recorded fit on FLOPs. FLOPs are not a candidate
+        otherwise: the sums at a low ridge are the FLOPs of the compute-bound ops, and on the
+        RTX 4090 the FLOPs fit the training families better and the unseen ones worse
+        (leave-family-out within ±10 % 0.539 with FLOPs allowed, 0.557 without)."""
         from scipy.optimize import least_squares
 
         y = np.log(ms)
-        candidates = [c for c in ROOFLINE_COLUMNS if c.startswith("roof_act_") and feature_column(rows, c).notna().all()]
+        candidates = [c for c in ROOFLINE_COLUMNS
+                      if c.startswith("roof_act_") and feature_column(rows, c).notna().all()]
         best, worse = None, 0
         for column in candidates or ["flops"]:
             z = self._terms(rows, column)
