@@ -178,21 +178,28 @@ def v_nnls_base(r, X, y, rt, Xt):
     return _Additive(terms=_ADDITIVE_BASE).fit(r, np.exp(y)).predict_log(rt)
 
 
+def _previous_ensemble(r, X, y, rt, Xt, terms, roof):
+    """An ensemble of an earlier default, fitted here: trees on ``X``, nnls on ``terms``, the
+    roofline-residual trees on ``roof`` (unfitted)."""
+    from predictor.coldstart.model import _Additive
+    e = ColdStartPredictor(learner="ensemble")
+    ms = np.exp(y)
+    roof = roof.fit(r, ms)
+    anchor = {"additive": _Additive(terms=terms).fit(r, ms), "trees": e._new_trees(list(X.columns)).fit(X, y),
+              "roofline": roof}
+    anchor["roofline_trees"] = e._new_trees(list(X.columns)).fit(X, y, base_margin=roof.predict_log(r))
+    return e._predict_anchor(anchor, rt, Xt)
+
+
 def v_ensemble_base(r, X, y, rt, Xt):
     """The default before reads and GEMM geometry were traced, on today's rows: trees without
     those features, nnls on the per-category terms, the three-rate roofline (F, bytes
     written, calls). The intermediate steps of RESULTS-coldstart's table were prototypes of
     one session and are not kept."""
     from predictor.coldstart.design import OPTIONAL_FEATURES
-    from predictor.coldstart.model import _ADDITIVE_BASE, _Additive, _Roofline
-    e = ColdStartPredictor(learner="ensemble")
+    from predictor.coldstart.model import _ADDITIVE_BASE, _Roofline
     X, Xt = X.drop(columns=list(OPTIONAL_FEATURES)), Xt.drop(columns=list(OPTIONAL_FEATURES))
-    ms = np.exp(y)
-    roof = _Roofline(np.zeros(3)).fit(r, ms)  # three rates: the legacy terms
-    anchor = {"additive": _Additive(terms=_ADDITIVE_BASE).fit(r, ms), "trees": e._new_trees(list(X.columns)).fit(X, y),
-              "roofline": roof}
-    anchor["roofline_trees"] = e._new_trees(list(X.columns)).fit(X, y, base_margin=roof.predict_log(r))
-    return e._predict_anchor(anchor, rt, Xt)
+    return _previous_ensemble(r, X, y, rt, Xt, _ADDITIVE_BASE, _Roofline(np.zeros(3)))  # three rates
 
 
 def v_ensemble_reads(r, X, y, rt, Xt):
@@ -201,16 +208,10 @@ def v_ensemble_reads(r, X, y, rt, Xt):
     their terms, the four-rate roofline on FLOPs."""
     from collectors.features.roofline import ROOFLINE_COLUMNS
     from predictor.coldstart.design import ROOFLINE_FEATURES
-    from predictor.coldstart.model import _ADDITIVE, _Additive, _Roofline
-    e = ColdStartPredictor(learner="ensemble")
+    from predictor.coldstart.model import _ADDITIVE, _Roofline
     X, Xt = X.drop(columns=list(ROOFLINE_FEATURES)), Xt.drop(columns=list(ROOFLINE_FEATURES))
-    r, rt = r.drop(columns=list(ROOFLINE_COLUMNS)), rt.drop(columns=list(ROOFLINE_COLUMNS))
-    ms = np.exp(y)
-    roof = _Roofline().fit(r, ms)  # no roofline sums among the rows: FLOPs
-    anchor = {"additive": _Additive(terms=[t for t in _ADDITIVE if t not in ROOFLINE_COLUMNS]).fit(r, ms),
-              "trees": e._new_trees(list(X.columns)).fit(X, y), "roofline": roof}
-    anchor["roofline_trees"] = e._new_trees(list(X.columns)).fit(X, y, base_margin=roof.predict_log(r))
-    return e._predict_anchor(anchor, rt, Xt)
+    r, rt = r.drop(columns=list(ROOFLINE_COLUMNS)), rt.drop(columns=list(ROOFLINE_COLUMNS))  # roofline on FLOPs
+    return _previous_ensemble(r, X, y, rt, Xt, [t for t in _ADDITIVE if t not in ROOFLINE_COLUMNS], _Roofline())
 
 
 def v_roofline_alone(r, X, y, rt, Xt):

@@ -142,9 +142,14 @@ class _Roofline:
         self.theta = theta
         self.column = column
 
+    @property
+    def _three_rates(self) -> bool:
+        """A model saved before reads were traced (or asked for with three starting rates)."""
+        return self.theta is not None and len(self.theta) == 3
+
     def _terms(self, rows: pd.DataFrame, column: str | None = None) -> np.ndarray:
         flops, calls = feature_column(rows, "flops"), feature_column(rows, "n_ops")
-        if self.theta is not None and len(self.theta) == 3:
+        if self._three_rates:
             cols = [flops, sum(feature_column(rows, f"bytes_{c}") for c in CATEGORIES), calls]
         else:  # rows without reads count their writes only; without the roofline sums, FLOPs
             reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES)
@@ -165,8 +170,8 @@ class _Roofline:
         from scipy.optimize import least_squares
 
         y = np.log(ms)
-        candidates = [c for c in ROOFLINE_COLUMNS
-                      if c.startswith("roof_act_") and feature_column(rows, c).notna().all()]
+        candidates = [] if self._three_rates else [
+            c for c in ROOFLINE_COLUMNS if c.startswith("roof_act_") and feature_column(rows, c).notna().all()]
         best, worse = None, 0
         for column in candidates or ["flops"]:
             z = self._terms(rows, column)
