@@ -5,7 +5,9 @@ Steps, each skipped or degraded with a message rather than a crash when its inpu
 2. profile the 13 seed models here (torch + onnxruntime, 1 thread, 3 s caps; ``--quick``: 5
    models, 1 s caps; the collector skips configurations already in the store, so a second run
    costs nothing);
-3. trace FLOPs for measured models that have none (timm's MACs cover most);
+3. trace the operator features of every stored model (FLOPs for the models timm's MACs do not
+   cover, and what the cold-start predictor of ``effbench predict --models`` learns from;
+   resumable, about 5 min in two worker processes the first time);
 4. run ``experiments/paper.yaml``: MLflow logging, ``evidence.json``, the HTML report;
 5. say where the report is and how to open the MLflow UI.
 """
@@ -53,28 +55,17 @@ def profile_locally(store, quick: bool, say: Callable[[str], None]) -> None:
     say(summary.summary())
 
 
-def compute_missing_features(store, say: Callable[[str], None]) -> None:
-    """Trace FLOPs for measured models that neither timm's MACs nor the features table cover
-    (e.g. squeezenet1_1, measured only on AI Hub and locally): without FLOPs a model drops out
-    of every FLOPs analysis."""
-    import models_registry
-    from collectors.features import features_frame
+def trace_stored_features(store, say: Callable[[str], None], jobs: int = 2) -> None:
+    """Trace every stored model at its measured sizes (``collectors.features.trace_stored``):
+    FLOPs analyses need FLOPs for the models timm's MACs do not cover (squeezenet1_1, measured
+    only on AI Hub and here), and a model measured nowhere can only be predicted once the
+    stored models' operator features are known. Already-traced pairs cost nothing."""
+    from collectors.features import trace_stored
 
-    have: set[str] = set()
-    for table in ("features", "timm_macs"):
-        if table in store.tables():
-            have |= set(store.read(table, columns=["model"])["model"].dropna())
-    wanted = []
-    for model in sorted(set(store.measurements()["model"].dropna()) - have):
-        try:
-            wanted.append(models_registry.resolve(model))
-        except ValueError:      # not in the registry: no builder, nothing to trace
-            continue
-    if not wanted:
-        say("operator features: every measured model already has FLOPs")
-        return
-    frame = features_frame(wanted)
-    say(f"operator features of {len(frame)} models: {store.append(frame, 'features').summary()}")
+    frame, failures = trace_stored(store, jobs=jobs)
+    fresh = int((~frame["cached"].astype(bool)).sum()) if len(frame) else 0
+    say(f"operator features: {len(frame)} (model, input size) pairs ({fresh} traced now), "
+        f"{len(failures)} could not be traced")
 
 
 def next_steps(tracking_uri: str | None = None) -> str:
@@ -103,7 +94,7 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
     steps = [("import public data", lambda: import_public_data(st, say))]
     if not skip_local:
         steps.append(("profile seed models locally", lambda: profile_locally(st, quick, say)))
-    steps.append(("operator features", lambda: compute_missing_features(st, say)))
+    steps.append(("operator features", lambda: trace_stored_features(st, say)))
     for title, step in steps:
         say(f"[bold]{title}[/]")
         try:
@@ -121,5 +112,5 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
     return report
 
 
-__all__ = ["QUICK_MODELS", "compute_missing_features", "import_public_data", "main_job",
-           "next_steps", "profile_locally"]
+__all__ = ["QUICK_MODELS", "import_public_data", "main_job", "next_steps", "profile_locally",
+           "trace_stored_features"]

@@ -6,7 +6,8 @@ from collectors.features.categories import CATEGORIES, categorize_op, conv_categ
 from collectors.features.compute import FeatureError, ModelFeatures, compute_features
 from collectors.features.onnx_ops import OnnxExportError, onnx_op_histogram
 from collectors.features.table import FEATURE_COLUMNS, features_frame, run_features
-from collectors.features.trace import TRACE_COLUMNS, TraceTarget, resolve_targets, trace_models
+from collectors.features.trace import (TRACE_COLUMNS, TraceTarget, resolve_targets, stored_sizes,
+                                       trace_models, trace_stored)
 
 __all__ = [
     "CATEGORIES",
@@ -15,7 +16,9 @@ __all__ = [
     "TRACE_COLUMNS",
     "TraceTarget",
     "resolve_targets",
+    "stored_sizes",
     "trace_models",
+    "trace_stored",
     "OnnxExportError",
     "features_frame",
     "run_features",

@@ -20,7 +20,11 @@ Model specifications (:func:`resolve_targets`):
 
 Every PyTorch model is built with ``pretrained=False`` and traced on the meta
 device (:mod:`collectors.features.meta`); when that fails it is built for real
-(random weights, BatchNorm randomised) and traced on CPU. ``traced_on`` says which.
+(random weights, BatchNorm randomised) and traced on CPU. A model whose blocks fuse for
+inference (RepVGG, MobileOne, FastViT, LeViT, ...) is traced in its fused form, the network
+that is measured (:func:`collectors.modelprep.reparameterize`): built on CPU, fused, then
+traced on ``meta``. ``traced_on`` says which (``meta``, ``meta-reparam``, ``cpu``,
+``cpu-reparam``).
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ import pandas as pd
 
 from collectors.features.table import FEATURE_COLUMNS
 
-__all__ = ["FAILURE_COLUMNS", "TRACE_COLUMNS", "TraceTarget", "resolve_targets", "trace_models",
-           "trace_target"]
+__all__ = ["FAILURE_COLUMNS", "TRACE_COLUMNS", "TraceTarget", "resolve_targets", "stored_sizes",
+           "trace_models", "trace_stored", "trace_target"]
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +218,7 @@ def trace_target(target: TraceTarget, input_size: int | None = None,
     (size / 224)² stays under ``max_cpu_cost`` (a ViT-H at 1024 px would take an hour
     on two cores)."""
     from collectors.features.compute import FeatureError, compute_features
+    from collectors.modelprep import fuses_for_inference, randomize_batchnorm, reparameterize
 
     start = time.perf_counter()
     if target.kind == "onnx":
@@ -233,12 +238,15 @@ def trace_target(target: TraceTarget, input_size: int | None = None,
 
             meta_model = build_on_meta(build)
             meta_params = sum(p.numel() for p in meta_model.parameters())
+            traced_on = "meta"
+            if fuses_for_inference(meta_model):
+                # fusing needs real weights: built on CPU, fused, then traced on shapes alone
+                meta_model = reparameterize(randomize_batchnorm(build().eval())).to("meta")
+                traced_on = "meta-reparam"
             row = compute_features(meta_model, size, model_id=target.model).to_row()
-            row["traced_on"] = "meta"
+            row["traced_on"] = traced_on
         except Exception as meta_exc:  # noqa: BLE001 - any meta failure: try for real
             log.info("%s: meta trace failed (%s); tracing on CPU", target.model, meta_exc)
-            from collectors.modelprep import randomize_batchnorm
-
             cost = (meta_params or 0) * (size / 224) ** 2
             if cost > max_cpu_cost:
                 detail = (str(meta_exc).strip().splitlines() or [type(meta_exc).__name__])[0]
@@ -251,8 +259,9 @@ def trace_target(target: TraceTarget, input_size: int | None = None,
                 detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise FeatureError(f"{target.model}: build failed: {type(exc).__name__}: {detail}") from exc
             randomize_batchnorm(model)
-            row = compute_features(model, size, model_id=target.model).to_row()
-            row["traced_on"] = "cpu"
+            fused = fuses_for_inference(model)
+            row = compute_features(reparameterize(model), size, model_id=target.model).to_row()
+            row["traced_on"] = "cpu-reparam" if fused else "cpu"
     row["seconds"] = round(time.perf_counter() - start, 3)
     return row
 
@@ -304,10 +313,58 @@ def _sizes_for(target: TraceTarget, given: str,
     return list(dict.fromkeys(int(v) for v in values if v is not None and not pd.isna(v))) or [None]
 
 
+def _trace_one(target: TraceTarget, size: int | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(row, None) or (None, one-line reason): what a worker sends back for one pair."""
+    try:
+        return trace_target(target, size), None
+    except Exception as exc:  # noqa: BLE001 - model code raises anything; one model never stops the rest
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not reason.startswith(target.model):
+            reason = f"{target.model}: {type(exc).__name__}: {reason}"
+        return None, reason
+
+
+def _trace_chunk(work: list[tuple[TraceTarget, int | None]]) -> list[tuple[dict[str, Any] | None, str | None]]:
+    """A worker process's share: one native thread (two workers on two cores must not fight
+    over them), every pair traced in turn."""
+    import torch
+
+    torch.set_num_threads(1)
+    return [_trace_one(target, size) for target, size in work]
+
+
+#: Fewer pairs than this per worker are traced in this process: a spawned worker spends ~4 s
+#: importing torch and timm, about what it takes to trace 15 models on ``meta``.
+MIN_PAIRS_PER_WORKER = 16
+
+
+def _traced(work: list[tuple[TraceTarget, int | None]], jobs: int, chunk: int = 8):
+    """Yield (position in ``work``, row or None, reason or None) as pairs finish: in this
+    process for ``jobs`` = 1 or too few pairs (``MIN_PAIRS_PER_WORKER``), else in up to
+    ``jobs`` worker processes (spawned: a forked copy of a process that already ran torch can
+    deadlock), at most ``chunk`` pairs per task (a task per ``chunk`` pairs keeps the store's
+    flushes and the progress bar moving; each worker imports torch and timm once)."""
+    jobs = min(jobs, len(work) // MIN_PAIRS_PER_WORKER)
+    if jobs <= 1:
+        for i, (target, size) in enumerate(work):
+            yield (i, *_trace_one(target, size))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    chunk = max(1, min(chunk, -(-len(work) // jobs)))
+    starts = list(range(0, len(work), chunk))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_trace_chunk, work[s:s + chunk]): s for s in starts}
+        for future in as_completed(futures):
+            for offset, (row, reason) in enumerate(future.result()):
+                yield (futures[future] + offset, row, reason)
+
+
 def trace_models(models: str | Sequence[str],
                  input_size: int | Sequence[int] | Mapping[str, int | Sequence[int]] | None = None,
                  store: Any = None, progress: bool = True, retry_failures: bool = False,
-                 flush_every: int = 25) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 flush_every: int = 25, jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features of every model of ``models`` at ``input_size`` (an int or list of ints for
     all, a mapping name → size(s), or None for each model's default), as
     ``(features, failures)``.
@@ -319,7 +376,8 @@ def trace_models(models: str | Sequence[str],
     per answered (model, input_size) in request order, columns TRACE_COLUMNS (cached rows
     keep the columns they were stored with) plus ``cached``; ``failures`` has
     FAILURE_COLUMNS with ``kind`` ``unknown`` (not a model), ``trace`` (failed now) or
-    ``trace-recorded`` (failed in an earlier run).
+    ``trace-recorded`` (failed in an earlier run). ``jobs`` > 1 traces in that many worker
+    processes (the rows are the same; only this process writes to the store).
     """
 
     targets, failures_frame = resolve_targets(models)
@@ -339,7 +397,28 @@ def trace_models(models: str | Sequence[str],
                 if size is not None:
                     failed_before[_key(row["model"], size)] = str(row["reason"])
 
-    answered: list[dict[str, Any]] = []
+    # what each requested pair is: cached, failed before, or to be traced (in request order)
+    slots: list[tuple[str, Any]] = []
+    work: list[tuple[TraceTarget, int | None]] = []
+    for target in targets:
+        for size in _sizes_for(target, given[target.model], input_size):
+            try:
+                if size is None and target.kind != "onnx":
+                    size = default_input_size(target)
+            except Exception as exc:  # noqa: BLE001 - a timm name whose config cannot be read
+                slots.append(("failed", _failure(target.model, size, TRACE_KIND, f"{target.model}: {exc}")))
+                continue
+            cached = done.get(_key(target.model, size)) if size is not None else None
+            if cached is not None:
+                slots.append(("row", {**cached, "cached": True}))
+            elif size is not None and _key(target.model, size) in failed_before:
+                slots.append(("failed", _failure(target.model, size, "trace-recorded",
+                                                 failed_before[_key(target.model, size)])))
+            else:
+                slots.append(("work", len(work)))
+                work.append((target, size))
+
+    results: dict[int, tuple[str, Any]] = {}
     pending_rows: list[dict[str, Any]] = []
     pending_failures: list[dict[str, Any]] = []
 
@@ -351,49 +430,38 @@ def trace_models(models: str | Sequence[str],
         pending_rows.clear()
         pending_failures.clear()
 
-    def trace_into(target: TraceTarget, size: int | None) -> None:
-        try:
-            if size is None and target.kind != "onnx":
-                size = default_input_size(target)
-            cached = done.get(_key(target.model, size)) if size is not None else None
-            if cached is not None:
-                answered.append({**cached, "cached": True})
-            elif size is not None and _key(target.model, size) in failed_before:
-                failures.append(_failure(target.model, size, "trace-recorded",
-                                         failed_before[_key(target.model, size)]))
-            else:
-                row = trace_target(target, size)
-                key = _key(row["model"], row["input_size"])
-                if key in done:  # an ONNX file whose size was only known after reading it
-                    answered.append({**done[key], "cached": True})
-                else:
-                    done[key] = row
-                    pending_rows.append(row)
-                    answered.append({**row, "cached": False})
-        except Exception as exc:  # noqa: BLE001 - model code raises anything; one model never stops the rest
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if not reason.startswith(target.model):
-                reason = f"{target.model}: {type(exc).__name__}: {reason}"
-            failures.append(_failure(target.model, size, TRACE_KIND, reason))
-            if size is not None:
-                pending_failures.append(_store_failure_row(target.model, size, reason))
-                failed_before[_key(target.model, size)] = reason
-
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
     columns = (TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task("tracing", total=len(targets))
-        for target in targets:
+    with Progress(*columns, disable=not progress or not work, transient=False) as bar:
+        task = bar.add_task(f"tracing ({len(slots) - len(work)} stored)", total=len(work))
+        for position, row, reason in _traced(work, jobs):
+            target, size = work[position]
             bar.update(task, description=target.model[:40])
-            for size in _sizes_for(target, given[target.model], input_size):
-                trace_into(target, size)
-                if len(pending_rows) + len(pending_failures) >= flush_every:
-                    flush()
+            if row is None:
+                results[position] = ("failed", _failure(target.model, size, TRACE_KIND, reason))
+                if size is not None:
+                    pending_failures.append(_store_failure_row(target.model, size, reason))
+                    failed_before[_key(target.model, size)] = reason
+            else:
+                key = _key(row["model"], row["input_size"])
+                if key in done:  # an ONNX file whose size was only known after reading it
+                    results[position] = ("row", {**done[key], "cached": True})
+                else:
+                    done[key] = row
+                    pending_rows.append(row)
+                    results[position] = ("row", {**row, "cached": False})
+            if len(pending_rows) + len(pending_failures) >= flush_every:
+                flush()
             bar.advance(task)
     flush()
+    answered: list[dict[str, Any]] = []
+    for kind, value in slots:
+        if kind == "work":
+            kind, value = results[value]
+        (answered if kind == "row" else failures).append(value)
     columns_out = [*TRACE_COLUMNS, "cached"]
     frame = pd.DataFrame(answered)
     if frame.empty:
@@ -403,3 +471,32 @@ def trace_models(models: str | Sequence[str],
         frame = frame[[c for c in columns_out if c in frame.columns] + extra]
     frame = frame.reset_index(drop=True)
     return frame, _failures_frame(failures)
+
+
+def stored_sizes(store: Any) -> dict[str, list[int]]:
+    """Every model the store has a measurement of, with the input sizes it was measured at
+    (timm's ``test_*`` dummies left out, as the latency matrix leaves them out): what a
+    cold-start predictor trains on, so what ``effbench features --models stored`` traces."""
+    rows = _stored(store, "measurements")
+    if rows.empty or "model" not in rows:
+        return {}
+    rows = rows[~rows["model"].astype(str).str.startswith("test_")]
+    size = pd.to_numeric(rows["input_size"], errors="coerce") if "input_size" in rows else None
+    out: dict[str, list[int]] = {}
+    for model, group in (rows.assign(_size=size).groupby(rows["model"].astype(str), sort=True)
+                         if size is not None else rows.groupby(rows["model"].astype(str), sort=True)):
+        sizes = sorted({int(v) for v in group["_size"].dropna()}) if size is not None else []
+        out[str(model)] = sizes
+    return out
+
+
+def trace_stored(store: Any, jobs: int = 2, progress: bool = True,
+                 retry_failures: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`trace_models` over :func:`stored_sizes`: the features of every stored model at
+    every size it was measured at, resumably (about 5 min for the public data's ~1,750 pairs
+    with two worker processes on two cores, seconds once cached)."""
+    sizes = stored_sizes(store)
+    if not sizes:
+        return trace_models([], store=store, progress=False)
+    return trace_models(list(sizes), input_size={m: s or None for m, s in sizes.items()}, store=store,
+                        progress=progress, retry_failures=retry_failures, jobs=jobs)

@@ -57,14 +57,18 @@ def collect(
 @app.command()
 @one_line_errors
 def features(
-    models: Annotated[str, typer.Option(help="timm:all, timm:<pattern>, a family (mobile_cnn, ...), a set "
-                                             "(seed13, aihub), or comma-separated names / .onnx paths.")] = "seed13",
+    models: Annotated[str, typer.Option(help="stored (every model the store measured, at its measured "
+                                             "sizes: what cold start learns from), timm:all, timm:<pattern>, "
+                                             "a family (mobile_cnn, ...), a set (seed13, aihub), or "
+                                             "comma-separated names / .onnx paths.")] = "seed13",
     input_size: Annotated[Optional[int], typer.Option(help="Input resolution; default: each model's own.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the feature table to this CSV.")] = None,
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Add the ONNX export's operator histogram "
                                                                 "(catalogue models only; slower).")] = False,
     retry_failures: Annotated[bool, typer.Option("--retry-failures", help="Trace again models that failed "
                                                                           "in an earlier run.")] = False,
+    jobs: Annotated[int, typer.Option(help="Worker processes tracing in parallel (default: one per core, "
+                                           "at most 4).")] = 0,
     store: StoreOption = None,
 ) -> None:
     """Trace operator features (FLOPs/MACs per category, bytes, counts) of many models into the
@@ -82,10 +86,16 @@ def features(
         failures = None
         console.print(f"features of {len(table)} models; {result.summary()}")
     else:
-        from collectors.features import trace_models
+        import os
 
-        table, failures = trace_models(models, input_size=input_size, store=target,
-                                       retry_failures=retry_failures)
+        from collectors.features import trace_models, trace_stored
+
+        workers = jobs if jobs > 0 else min(os.cpu_count() or 1, 4)
+        if models.strip().lower() == "stored":
+            table, failures = trace_stored(target, jobs=workers, retry_failures=retry_failures)
+        else:
+            table, failures = trace_models(models, input_size=input_size, store=target,
+                                           retry_failures=retry_failures, jobs=workers)
         fresh = int((~table["cached"].astype(bool)).sum()) if len(table) else 0
         console.print(f"features of {len(table)} models ({fresh} traced now, {len(table) - fresh} already "
                       f"stored); {len(failures)} failed")

@@ -65,32 +65,56 @@ def _feature_key(name: str, keys: pd.Index) -> str | None:
     return None
 
 
-def fill_cold_start(result: Prediction, store: Any, matrix: Any,
-                    folder: Path | None) -> Prediction:
+def _stored_with_features(store: Any, matrix: Any) -> tuple[pd.DataFrame, int]:
+    """(the features table, how many of the matrix's models it covers)."""
+    features = store.read("features") if "features" in store.tables() else pd.DataFrame()
+    have = set(features["model"].astype(str)) if len(features) else set()
+    stored = set(matrix.models["model"].astype(str)) if "model" in matrix.models else set()
+    return features, len(have & stored)
+
+
+def fill_cold_start(result: Prediction, store: Any, matrix: Any, folder: Path | None,
+                    trace_store: bool = True, jobs: int = 2) -> Prediction:
     """``result`` with its unanswered requested rows predicted from operator features where the
-    store has what that needs; each row that stays empty keeps a reason."""
+    store has what that needs; each row that stays empty keeps a reason.
+
+    A store whose models were never traced (fewer than ``MIN_TRAINING_MODELS`` with features,
+    e.g. right after ``effbench data import``) has them traced first when ``trace_store``:
+    every stored model at its measured sizes, once (about 5 min on two cores for the public
+    data, ``jobs`` worker processes; cached in the store's features table). Why not refuse
+    and ask for ``effbench features``: a request that can be answered is answered, and the
+    second query costs seconds. A store that has some traced models is taken as the user left
+    it (they chose what to trace)."""
     frame = result.frame.copy()
     missing = _missing(frame)
     if missing.empty:
         return result
-    from collectors.features import trace_models
+    from collectors.features import trace_models, trace_stored
 
+    notes = []
     names = missing["model"].astype(str).tolist()
     sizes = {m: int(s) for m, s in zip(missing["model"], missing["input_size"]) if pd.notna(s)}
     traced, failures = trace_models(names, input_size=sizes or None, store=store, progress=False)
     why = {str(r.model): f"{r.model}: could not be traced ({r.reason})"
            for r in failures.itertuples()} if len(failures) else {}
-    features = store.read("features") if "features" in store.tables() else pd.DataFrame()
+    features, n_train = _stored_with_features(store, matrix)
+    if len(traced) and n_train < MIN_TRAINING_MODELS and trace_store:
+        import sys
+
+        print(f"cold start: tracing the operator features of the stored models once ({n_train} of "
+              f"{matrix.models['model'].nunique() if 'model' in matrix.models else len(matrix.models)} "
+              "have them; cached in the store)", file=sys.stderr)
+        stored_rows, _ = trace_stored(store, jobs=jobs, progress=sys.stderr.isatty())
+        notes.append(f"traced the operator features of {int((~stored_rows['cached'].astype(bool)).sum())} "
+                     "stored models for the cold-start predictor (once; cached in the store)")
+        features, n_train = _stored_with_features(store, matrix)
     have = set(features["model"].astype(str)) if len(features) else set()
-    stored = set(matrix.models["model"].astype(str)) if "model" in matrix.models else set()
-    n_train = len(have & stored)
     given = result.known if result.known is not None else pd.Series(dtype=float)
     names_of = (matrix.models["model"].astype(str) if "model" in matrix.models
                 else pd.Series(matrix.models.index, index=matrix.models.index))
     known = pd.DataFrame({"model": names_of.reindex(given.index).to_numpy(), "pred": given.to_numpy()},
                          index=given.index).dropna()
     known = known[known["model"].astype(str).isin(have)]
-    notes = []
     if len(traced) and n_train >= MIN_TRAINING_MODELS and len(known):
         est = _fitted(store, matrix, features, folder)
         rows = pd.concat([traced, features[features["model"].astype(str).isin(known["model"])]])
@@ -109,7 +133,7 @@ def fill_cold_start(result: Prediction, store: Any, matrix: Any,
     elif len(traced):
         reason = (f"measured nowhere; cold-start prediction needs the operator features of at "
                   f"least {MIN_TRAINING_MODELS} stored models and of a known model (the store "
-                  f"has {n_train}): run `effbench features --models timm:all` once")
+                  f"has {n_train}): run `effbench features --models stored` once")
         for label, rec in missing.iterrows():
             if str(rec["model"]) not in why:
                 frame.loc[label, "reason"] = f"{rec['model']}: {reason}"

@@ -156,3 +156,49 @@ def test_cli_features_command(tmp_path):
     assert "0 traced now, 1 already stored" in again.output
     nothing = CliRunner().invoke(app, ["features", "--models", "nope_net", "--store", str(store)])
     assert nothing.exit_code == 1
+
+
+def test_worker_processes_trace_the_same_rows_in_request_order(tmp_path, monkeypatch):
+    """``jobs=2`` spreads the pairs over two spawned processes (here from 1 pair per worker on,
+    not 16); the rows, their order, what is stored and what fails are those of one process."""
+    from collectors.features import trace as trace_module
+
+    monkeypatch.setattr(trace_module, "MIN_PAIRS_PER_WORKER", 1)
+    models = "resnet10t,test_vit,mobilevit_xxs,test_maxvit,lcnetv2_small"
+    sizes = {"resnet10t": [64, 96], "test_maxvit": 100}
+    one, failed_one = trace_models(models, input_size=sizes, progress=False)
+
+    def not_here(*args):
+        raise AssertionError("traced in the parent process")
+
+    # the spawned workers import the module afresh: only this process's copy refuses
+    monkeypatch.setattr(trace_module, "_trace_one", not_here)
+    store = ParquetStore(tmp_path / "store")
+    two, failed_two = trace_models(models, input_size=sizes, store=store, progress=False, jobs=2)
+    keys = ["model", "input_size"]
+    assert two[keys].values.tolist() == one[keys].values.tolist()
+    assert two[NUMERIC].equals(one[NUMERIC])
+    assert failed_two[keys + ["kind"]].values.tolist() == failed_one[keys + ["kind"]].values.tolist() \
+        == [["test_maxvit", 100, "trace"]]
+    assert len(store.read("features")) == len(two) and len(store.read("failures")) == 1
+
+
+def test_stored_models_are_traced_at_their_measured_sizes(tmp_path):
+    """``--models stored``: every model the store measured, at each size it was measured at;
+    timm's ``test_*`` dummies are not stored models (the matrix leaves them out)."""
+    from collectors.features import stored_sizes
+    from effbench.cli import app
+
+    store = ParquetStore(tmp_path / "store")
+    rows = pd.DataFrame({"model": ["resnet10t", "resnet10t", "resnet10t", "test_vit", "lcnetv2_small"],
+                         "input_size": [64, 96, 64, 160, None], "source": "local",
+                         "device": "cpu", "runtime": "torch", "precision": "fp32",
+                         "ms_per_sample": [1.0, 2.0, 1.1, 3.0, 0.5], "record_id": list("abcde")})
+    store.append(rows, "measurements")
+    assert stored_sizes(store) == {"lcnetv2_small": [], "resnet10t": [64, 96]}
+    result = CliRunner().invoke(app, ["features", "--models", "stored", "--store", str(tmp_path / "store"),
+                                      "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    traced = store.read("features").sort_values(["model", "input_size"])
+    assert traced[["model", "input_size"]].values.tolist() == [["lcnetv2_small", 224], ["resnet10t", 64],
+                                                              ["resnet10t", 96]]

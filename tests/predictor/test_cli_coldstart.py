@@ -72,3 +72,34 @@ def test_models_measured_nowhere_are_predicted_from_features(cold_store, tmp_pat
     assert "basis = features" in result.output and "could not be predicted" in result.output
     # the traced features are cached in the store (keyed by model and input size)
     assert set(NEW) <= set(store.read("features")["model"])
+
+
+def test_a_store_never_traced_traces_its_models_once_then_answers(real_store, tmp_path):
+    """Right after an import no stored model has operator features: the first cold-start
+    request traces the stored models (once, cached in the store) instead of refusing, and
+    the second finds them there."""
+    from predictor.matrix import matrix_from_store
+
+    full = matrix_from_store(real_store, sources=["timm"])
+    truth = full.values[CONFIG].dropna()
+    small = full.models.loc[truth.index]
+    small = small[(pd.to_numeric(small["macs"], errors="coerce") < 1e9) & ~small.index.str.contains("@")]
+    picked = small.sample(35, random_state=1)
+    keep = set(picked["model"])
+    store = copy_store(real_store, tmp_path / "store",
+                       keep=lambda df: (df["source"] == "timm") & (df["device"] != DEVICE) & df["model"].isin(keep))
+    assert "features" not in store.tables()
+    truth.loc[picked.index[:5]].rename("latency_ms").rename_axis("model").reset_index().to_csv(
+        tmp_path / "known.csv", index=False)
+    args = ["predict", "--store", str(store.root), "--device", DEVICE, "--runtime", "pytorch-eager",
+            "--precision", "amp", "--known", str(tmp_path / "known.csv"), "--method", "krt",
+            "--models", NEW[0], "--out", str(tmp_path / "preds.csv")]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    row = pd.read_csv(tmp_path / "preds.csv").set_index("model").loc[NEW[0]]
+    assert row["basis"] == "features" and np.isfinite(row["latency_ms_pred"])
+    assert "traced the operator features of" in first.output
+    traced = set(store.read("features")["model"])
+    assert keep <= traced and NEW[0] in traced
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0 and "traced the operator features of" not in second.output
