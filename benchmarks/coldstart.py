@@ -67,7 +67,8 @@ def cmd_trace(args) -> int:
     if args.limit:
         names = names[: args.limit]
     start = time.perf_counter()
-    frame, failures = trace_models(names, input_size=sizes, store=cache_store(), progress=not args.quiet)
+    frame, failures = trace_models(names, input_size=sizes, store=cache_store(), progress=not args.quiet,
+                                   jobs=args.jobs)
     wall = time.perf_counter() - start
     fresh = frame[~frame["cached"].astype(bool)]
     print(f"{len(frame)} (model, size) rows for {frame['model'].nunique()} of {len(names)} models ({len(fresh)} traced now in {wall:.0f} s"
@@ -101,13 +102,14 @@ def cmd_speed(args) -> int:
         store = ParquetStore(tempfile.mkdtemp(prefix="effbench-speed-"))
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        frame, failures = trace_models(spec, store=store, progress=False)
+        frame, failures = trace_models(spec, store=store, progress=False, jobs=args.jobs)
         wall = time.perf_counter() - start
         n = len(frame) + len(failures)
         on = frame["traced_on"].value_counts().to_dict() if len(frame) else {}
         print(f"{label}: {n} models in {wall:.1f} s = {60 * n / wall:.0f} models/min "
               f"(median {frame['seconds'].median():.2f} s, max {frame['seconds'].max():.1f} s per model; "
-              f"traced on {on}; {len(failures)} failed; load average {load:.1f} on {os.cpu_count()} cores)")
+              f"traced on {on}; {len(failures)} failed; jobs={args.jobs}; load average {load:.1f} on "
+              f"{os.cpu_count()} cores)")
         for row in failures.itertuples(index=False):
             print(f"  {row.kind:<8} {row.reason[:140]}")
     return 0
@@ -264,10 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--show-failures", type=int, default=40)
+    p.add_argument("--jobs", type=int, default=2, help="worker processes tracing in parallel")
     p.set_defaults(fn=cmd_trace)
     p = sub.add_parser("speed")
     p.add_argument("--sample", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (fewer than 16 models per worker: one)")
     p.set_defaults(fn=cmd_speed)
     p = sub.add_parser("evaluate")
     p.add_argument("--protocols", default="leave-family-out,leave-models-out")

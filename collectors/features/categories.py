@@ -20,6 +20,7 @@ from dataclasses import dataclass
 __all__ = [
     "CATEGORIES",
     "CATEGORY_STATS",
+    "CONSTANT",
     "IGNORED_OPS",
     "OP_RULES",
     "ATTENTION_MODULE_PATTERN",
@@ -43,7 +44,17 @@ CATEGORIES: tuple[str, ...] = (
     "elementwise",
     "data_movement",
     "other",  # anything no rule names: factory ops (zeros, arange), bookkeeping
+    "constant",  # reads nothing computed from the image: see CONSTANT below
 )
+
+#: The category of an op none of whose inputs derives from the network's input (every operand
+#: a weight, a buffer or a tensor made from them): NF-Nets standardising their convolution
+#: weights, a relative-position-bias table gathered by a fixed index, Swin V2's position MLP
+#: on fixed coordinates, a class token expanded. Why apart: it is not per-image work. An
+#: exporter constant-folds it (ONNX, TFLite, QNN), a batch of 1,024 images pays it once, and
+#: at batch 1 in an eager runtime it is one more kernel per forward. Counted as per-image
+#: work, weight standardisation alone doubled an NF-ResNet's traced memory traffic.
+CONSTANT = "constant"
 
 #: What the features table keeps per category, as ``<stat>_<category>`` columns: FLOPs, op
 #: calls, bytes written (outputs plus parameters read) and activation bytes read. Reads are
@@ -145,12 +156,14 @@ class OpContext:
     ``has_parameter_operand``: a parameter or buffer of the model is an input
     (a weight-times-activation product rather than activation-by-activation);
     ``in_attention_module``: some enclosing module's class name matches
-    ATTENTION_MODULE_PATTERN.
+    ATTENTION_MODULE_PATTERN; ``reads_input``: some operand derives from the network's input
+    (else the op is :data:`CONSTANT`).
     """
 
     conv_geometry: tuple[tuple[int, ...], int, int] | None = None
     has_parameter_operand: bool = True
     in_attention_module: bool = False
+    reads_input: bool = True
 
 
 def op_base_name(op_name: str) -> str:
@@ -163,6 +176,8 @@ def op_base_name(op_name: str) -> str:
 
 def categorize_op(op_name: str, context: OpContext = OpContext()) -> str:
     """Category of one aten op call (``op_name`` like ``"aten.addmm.default"`` or ``"addmm"``)."""
+    if not context.reads_input:
+        return CONSTANT
     base = op_base_name(op_name)
     for pattern, category in _COMPILED:
         if not pattern.fullmatch(base):

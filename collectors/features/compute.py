@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from collectors.features.categories import CATEGORIES, CATEGORY_STATS
+from collectors.features.categories import CATEGORIES, CATEGORY_STATS, CONSTANT
 from collectors.features.flops import ATTENTION_FLOP_FORMULAS, OpRecord, OpRecorder
 from collectors.features.gemm import gemm_summary
 from collectors.features.roofline import roofline_summary
@@ -33,9 +33,12 @@ class ModelFeatures:
       (what it reports out of the box on CPU; lower for attention models).
     - ``params``: number of distinct parameters.
     - ``weight_bytes``: bytes of all distinct parameters and buffers.
-    - ``activation_bytes``: bytes written by *all aten ops* of the forward
-      pass (not only leaf modules): every freshly allocated output, plus the
-      tensor an in-place op overwrites; views/aliases write nothing.
+    - ``activation_bytes``: bytes written by the aten ops of the forward pass
+      that read the image (not only leaf modules): every freshly allocated output,
+      plus the tensor an in-place op overwrites; views/aliases write nothing. Ops
+      computed from the weights alone (category ``constant``) write no activations:
+      they are counted in their own category, and left out of the GEMM geometry and
+      the roofline sums too (not per-image work: see ``categories.CONSTANT``).
     - ``arithmetic_intensity = flops / (weight_bytes + activation_bytes)``.
     - ``layers``: per-module table (see :func:`layers.layer_table`);
       ``categories``: per-category aggregates; ``ops``: every aten op call.
@@ -83,7 +86,7 @@ class ModelFeatures:
         for stat in CATEGORY_STATS:
             for cat in CATEGORIES:
                 row[f"{stat}_{cat}"] = int(self.categories.at[cat, stat])
-        ops = self.ops
+        ops = per_image(self.ops)
         row.update(gemm_summary(zip(ops["flops"], ops["gemm_m"], ops["gemm_n"], ops["gemm_k"])))
         row.update(roofline_summary(zip(ops["flops"], ops["in_bytes"] + ops["out_bytes"], ops["weight_bytes"])))
         return row
@@ -107,6 +110,11 @@ class ModelFeatures:
                 f"{r['arithmetic_intensity']:>9.1f}"
             )
         return "\n".join(lines)
+
+
+def per_image(ops: pd.DataFrame) -> pd.DataFrame:
+    """The ops that read the image (every category but ``constant``)."""
+    return ops[ops["category"] != CONSTANT]
 
 
 def weight_bytes(model: nn.Module) -> int:
@@ -135,6 +143,7 @@ def trace_ops(model: nn.Module, *inputs: torch.Tensor) -> tuple[int, int, list[O
         with torch.no_grad():
             with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOP_FORMULAS) as fcm:
                 with OpRecorder(model, fcm.flop_registry) as rec:
+                    rec.mark_input(*inputs)
                     model(*inputs)
     finally:
         for p, flag in grads:
@@ -198,7 +207,7 @@ def compute_features(
         flops_flopcounter_raw=raw,
         params=int(params),
         weight_bytes=int(weight_bytes(model)),
-        activation_bytes=int(ops["out_bytes"].sum()),
+        activation_bytes=int(per_image(ops)["out_bytes"].sum()),
         layers=layer_table(ops, model),
         categories=category_table(ops),
         ops=ops,

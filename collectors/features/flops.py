@@ -145,6 +145,11 @@ class OpRecorder(TorchDispatchMode):
 
     Module attribution uses forward pre-/post-hooks on every submodule
     (removed on exit), so a module called twice gets both calls' ops.
+
+    Which ops read the image: the storages derived from the tensors given to
+    :meth:`mark_input` are followed through every op (an output derives from the input when
+    some operand does); an op with no such operand is categorised ``constant``. Without a
+    marked input every op counts as reading it (the behaviour before inputs were followed).
     """
 
     def __init__(self, model: nn.Module, flop_registry: dict[Any, Callable[..., int]]) -> None:
@@ -159,6 +164,16 @@ class OpRecorder(TorchDispatchMode):
         }
         self._param_ptrs.discard(0)
         self._param_ptrs.discard(-1)
+        #: storages computed from the network's input; None: not followed
+        self._from_input: set[int] | None = None
+        #: every output while inputs are followed: a freed storage's address can be reused by
+        #: a new one, which would inherit its history (free on ``meta``, where data is none)
+        self._alive: list[torch.Tensor] = []
+
+    def mark_input(self, *tensors: torch.Tensor) -> None:
+        """The network's inputs: what every op derived from them reads (see class docstring)."""
+        self._from_input = (self._from_input or set()) | {_storage_ptr(t) for t in tensors}
+        self._alive.extend(tensors)
 
     # -- module tracking -------------------------------------------------------
     def _install_hooks(self) -> None:
@@ -187,9 +202,24 @@ class OpRecorder(TorchDispatchMode):
             for h in self._handles:
                 h.remove()
             self._handles.clear()
+            self._alive.clear()
 
     # -- op recording -------------------------------------------------------------
-    def _context(self, func: Any, args: tuple[Any, ...], in_tensors: list[torch.Tensor]) -> OpContext:
+    def _reads_input(self, in_tensors: list[torch.Tensor], out_tensors: list[torch.Tensor]) -> bool:
+        """Whether some operand derives from the input; if so, so do the outputs. If not, the
+        outputs are weights as far as later ops go (an NF-Net's standardised kernel is read by
+        its convolution as a weight, not as an activation)."""
+        if self._from_input is None:
+            return True
+        self._alive.extend(out_tensors)
+        if not any(_storage_ptr(t) in self._from_input for t in in_tensors):
+            self._param_ptrs.update(p for p in map(_storage_ptr, out_tensors) if p not in (0, -1))
+            return False
+        self._from_input.update(_storage_ptr(t) for t in out_tensors)
+        return True
+
+    def _context(self, func: Any, args: tuple[Any, ...], in_tensors: list[torch.Tensor],
+                 reads_input: bool = True) -> OpContext:
         geometry = None
         if func.overloadpacket in (aten.convolution, aten._convolution) and len(args) >= 9:
             inp, weight, groups = args[0], args[1], args[8]
@@ -197,7 +227,8 @@ class OpRecorder(TorchDispatchMode):
         has_param = any(_storage_ptr(t) in self._param_ptrs for t in in_tensors)
         # the root is left out: a model class named "...Attention..." says nothing about one op
         in_attention = any(ATTENTION_MODULE_PATTERN.search(type(m).__name__) for _, m in self._stack[1:])
-        return OpContext(conv_geometry=geometry, has_parameter_operand=has_param, in_attention_module=in_attention)
+        return OpContext(conv_geometry=geometry, has_parameter_operand=has_param, in_attention_module=in_attention,
+                         reads_input=reads_input)
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -237,7 +268,8 @@ class OpRecorder(TorchDispatchMode):
 
         module_path, module = self._stack[-1]
         op_name = f"aten.{packet.__name__}"
-        category = categorize_op(op_name, self._context(func, args, in_tensors))
+        reads_input = self._reads_input(in_tensors, out_tensors)
+        category = categorize_op(op_name, self._context(func, args, in_tensors, reads_input))
         m, n, k = gemm_dims(func, args, out_tensors[0] if out_tensors else None) if flops else (0, 0, 0)
         self.records.append(
             OpRecord(

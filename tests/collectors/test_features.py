@@ -64,7 +64,7 @@ def test_bytes_and_intensity_are_consistent(resnet18_features):
     f = resnet18_features
     # fp32: 4 bytes per parameter, plus BN running stats and counters
     assert f.weight_bytes >= 4 * f.params
-    assert f.activation_bytes == f.ops["out_bytes"].sum() > 0
+    assert f.activation_bytes == f.ops.loc[f.ops["category"] != "constant", "out_bytes"].sum() > 0
     # the first conv alone writes 64×112×112 fp32 values
     first = f.layers.iloc[0]
     assert (first["module"], first["category"], first["output_bytes"]) == ("conv1", "conv_standard", 64 * 112 * 112 * 4)
@@ -99,13 +99,46 @@ def test_reads_count_activation_inputs_not_weights_or_views():
     assert reads.sum() == f.ops["in_bytes"].sum()
 
 
+class _StandardisedConv(nn.Conv2d):
+    """An NF-Net's convolution: its kernel standardised on every forward, from the weights alone."""
+
+    def forward(self, x):
+        w = self.weight
+        w = (w - w.mean((1, 2, 3), keepdim=True)) / (w.std((1, 2, 3), keepdim=True) + 1e-5)
+        return self._conv_forward(x, w, self.bias)
+
+
+def _two_convs(conv: type[nn.Conv2d]) -> nn.Module:
+    return nn.Sequential(conv(3, 16, 3, padding=1), nn.ReLU(), conv(16, 16, 3, padding=1))
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_ops_computed_from_the_weights_alone_are_constant_not_per_image(device):
+    """Weight standardisation reads no image data: its ops are ``constant``, the convolutions
+    read the standardised kernel as a weight, and every per-image feature (activation bytes,
+    reads, roofline sums, GEMM geometry) is that of the same network with plain kernels."""
+    from collectors.features.meta import build_on_meta
+
+    std = build_on_meta(lambda: _two_convs(_StandardisedConv)) if device == "meta" else \
+        _two_convs(_StandardisedConv).eval()
+    plain = build_on_meta(lambda: _two_convs(nn.Conv2d)) if device == "meta" else _two_convs(nn.Conv2d).eval()
+    a, b = compute_features(std, 16).to_row(), compute_features(plain, 16).to_row()
+    assert a["count_constant"] >= 8 and a["bytes_constant"] > 0 and b["count_constant"] == 0
+    per_image = [c for c in a if c.startswith(("reads_", "roof_", "gemm_", "flops_conv")) or c in
+                 ("activation_bytes", "flops_gemm_aligned")]
+    assert {c: a[c] for c in per_image} == {c: b[c] for c in per_image}
+    # the standardised kernels are weights to the convolutions that read them
+    assert a["bytes_conv_standard"] == b["bytes_conv_standard"]
+
+
 def test_category_sums_equal_totals(resnet18_features, mobilenet_features, deit_features):
     for f in (resnet18_features, mobilenet_features, deit_features):
         cats = f.categories
         assert list(cats.index) == list(CATEGORIES)
         assert cats["flops"].sum() == f.flops
         assert cats["count"].sum() == len(f.ops)
-        assert cats["bytes"].sum() == f.activation_bytes + f.ops["weight_bytes"].sum()
+        constant_writes = f.ops.loc[f.ops["category"] == "constant", "out_bytes"].sum()
+        assert cats["bytes"].sum() == f.activation_bytes + constant_writes + f.ops["weight_bytes"].sum()
         assert f.layers["flops"].sum() == f.flops
         row = f.to_row()
         assert sum(row[f"flops_{c}"] for c in CATEGORIES) == row["flops"]

@@ -7,7 +7,7 @@ import timm
 import torch
 from torch import nn
 
-from collectors.modelprep import prepare_model, randomize_batchnorm
+from collectors.modelprep import fuses_for_inference, prepare_model, randomize_batchnorm, reparameterize
 
 
 def bn_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -54,3 +54,26 @@ def test_prepare_model_uses_registry_size_and_eval_mode():
 def test_prepare_model_unknown_name_is_a_value_error():
     with pytest.raises(ValueError, match="no_such_net"):
         prepare_model("no_such_net")
+
+
+def test_models_are_measured_and_traced_in_their_fused_inference_form():
+    """timm's benchmark times RepVGG-style networks fused (its ``param_count`` is the fused
+    one), so the trace describes the fused graph: fewer parameters, fewer FLOPs, and a
+    network that computes the same function."""
+    from collectors.features.trace import trace_target, _timm_target
+
+    model = randomize_batchnorm(timm.create_model("repvgg_a0", pretrained=False).eval())
+    assert fuses_for_inference(model)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        before = model(x)
+        unfused = sum(p.numel() for p in model.parameters())
+        fused = reparameterize(model)
+        assert torch.allclose(fused(x), before, rtol=1e-3, atol=1e-3)
+    params = sum(p.numel() for p in fused.parameters())
+    assert params < unfused
+    row = trace_target(_timm_target("repvgg_a0"), 64)
+    assert row["traced_on"] == "meta-reparam" and row["params"] == params
+    plain = trace_target(_timm_target("resnet10t"), 64)
+    assert plain["traced_on"] == "meta"
+    assert not fuses_for_inference(timm.create_model("resnet10t", pretrained=False))
