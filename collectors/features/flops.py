@@ -167,7 +167,8 @@ class OpRecorder(TorchDispatchMode):
         #: storages computed from the network's input; None: not followed
         self._from_input: set[int] | None = None
         #: every output while inputs are followed: a freed storage's address can be reused by
-        #: a new one, which would inherit its history (free on ``meta``, where data is none)
+        #: a new one, which would inherit its history (free on ``meta``, where data is none; on
+        #: CPU one image's activations, all of them at once)
         self._alive: list[torch.Tensor] = []
 
     def mark_input(self, *tensors: torch.Tensor) -> None:
