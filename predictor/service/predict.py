@@ -102,8 +102,10 @@ class Prediction:
     def headline(self) -> str:
         """One line: how many of the rows got a prediction, where, with what."""
         f = self.frame
+        # the known models matched, whether or not ``--models`` shows their rows
+        known = len(self.known) if self.known is not None else int(f["known"].sum())
         return (f"{int(np.isfinite(f['pred']).sum())} of {len(f)} models predicted on "
-                f"{self.target.config_id} with {self.method} ({int(f['known'].sum())} known)")
+                f"{self.target.config_id} with {self.method} ({known} known)")
 
     def summary(self) -> str:
         return "\n".join([self.headline()] + [f"warning: {w}" for w in self.warnings])
