@@ -202,6 +202,7 @@ def cmd_tune(args) -> int:
     """Nested leave-family-out: per outer family, a study on the other families (its objective
     a family CV among them), then the tuned and the default anchors predict the outer family."""
     from predictor.coldstart import ColdStartPredictor
+    from predictor.coldstart.model import runs_mixed_precision
     from predictor.coldstart.tune import family_cv, tune_coldstart
 
     _, matrix = public_matrix()
@@ -225,7 +226,8 @@ def cmd_tune(args) -> int:
                 y = matrix.values.loc[rows_f.index, config]
                 ok = (y > 0).to_numpy()
                 tr, te = ok & ~test, ok & test
-                anchor = est._fit_anchor(rows_f[tr], x[tr], y[tr].to_numpy(dtype=float))
+                anchor = est._fit_anchor(rows_f[tr], x[tr], y[tr].to_numpy(dtype=float),
+                                         mixed_precision=runs_mixed_precision(config))
                 pred = est._predict_anchor(anchor, rows_f[te], x[te])
                 rows.append(pd.DataFrame({"estimator": name, "config": config, "family": outer,
                                           "model": rows_f.loc[te, "model"].to_numpy(),

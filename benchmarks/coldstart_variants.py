@@ -55,10 +55,30 @@ def v_xgboost(r, X, y, rt, Xt):
     return est._predict_anchor(est._fit_anchor(r, X, np.exp(y)), rt, Xt)
 
 
+#: the configuration whose anchor is being fitted (set by the loop below): what the shipped
+#: predictor reads its mixed precision from
+CONFIG = ""
+
+
 def v_ensemble(r, X, y, rt, Xt):
-    """ColdStartPredictor(learner="ensemble"): xgboost + roofline_margin + nnls, as shipped."""
+    """ColdStartPredictor(learner="ensemble"): xgboost + roofline_margin + nnls, as shipped
+    (autocast traffic only for configurations that run under autocast)."""
+    from predictor.coldstart.model import runs_mixed_precision
+    e = ColdStartPredictor(learner="ensemble")
+    return e._predict_anchor(e._fit_anchor(r, X, np.exp(y), mixed_precision=runs_mixed_precision(CONFIG)), rt, Xt)
+
+
+def v_ensemble_amp_everywhere(r, X, y, rt, Xt):
+    """The shipped ensemble with the autocast traffic given to every configuration."""
     e = ColdStartPredictor(learner="ensemble")
     return e._predict_anchor(e._fit_anchor(r, X, np.exp(y)), rt, Xt)
+
+
+def v_ensemble_no_amp(r, X, y, rt, Xt):
+    """The shipped ensemble without the autocast traffic anywhere (the previous default's
+    learners on today's rows)."""
+    e = ColdStartPredictor(learner="ensemble")
+    return e._predict_anchor(e._fit_anchor(r, X, np.exp(y), mixed_precision=False), rt, Xt)
 
 
 def v_roofline(r, X, y, rt, Xt):
@@ -326,6 +346,7 @@ for name in names:
         fn = VARIANTS[name]
         preds = {}
         for c in configs:
+            CONFIG = c
             y = m.values.loc[rows.index, c]
             ok = (y > 0).to_numpy()
             p = pd.Series(np.nan, index=rows.index)

@@ -68,8 +68,9 @@ class ModelFeatures:
     def to_row(self) -> dict[str, object]:
         """Flat dict for the ``features`` table: totals, then ``flops_<cat>``,
         ``count_<cat>``, ``bytes_<cat>``, ``reads_<cat>`` for every category (0 when absent), then the
-        GEMM geometry (:data:`collectors.features.gemm.GEMM_COLUMNS`) and the per-operator roofline
-        sums (:data:`collectors.features.roofline.ROOFLINE_COLUMNS`)."""
+        GEMM geometry (:data:`collectors.features.gemm.GEMM_COLUMNS`), the per-operator roofline
+        sums (:data:`collectors.features.roofline.ROOFLINE_COLUMNS`) and the bytes under CUDA
+        autocast (:data:`collectors.features.amp.AMP_COLUMNS`)."""
         row: dict[str, object] = {
             "model": self.model,
             "input_size": self.input_size,
@@ -88,7 +89,10 @@ class ModelFeatures:
                 row[f"{stat}_{cat}"] = int(self.categories.at[cat, stat])
         ops = per_image(self.ops)
         row.update(gemm_summary(zip(ops["flops"], ops["gemm_m"], ops["gemm_n"], ops["gemm_k"])))
-        row.update(roofline_summary(zip(ops["flops"], ops["in_bytes"] + ops["out_bytes"], ops["weight_bytes"])))
+        row.update(roofline_summary(zip(ops["flops"], ops["in_bytes"] + ops["out_bytes"], ops["weight_bytes"],
+                                        ops["amp_in_bytes"] + ops["amp_out_bytes"])))
+        row["amp_activation_bytes"] = int(ops["amp_out_bytes"].sum())
+        row["amp_reads"] = int(ops["amp_in_bytes"].sum())
         return row
 
     def summary(self) -> str:

@@ -34,11 +34,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import sdpa_flop_count
 
+from collectors.features.amp import amp_itemsize
 from collectors.features.categories import (
     ATTENTION_MODULE_PATTERN,
     IGNORED_OPS,
     OpContext,
     categorize_op,
+    op_base_name,
 )
 from collectors.features.gemm import conv_gemm, matmul_gemm
 
@@ -85,7 +87,9 @@ class OpRecord:
     inputs (0 for views). ``module``: dotted path of the innermost module whose
     ``forward`` was running ("" for the root model). ``in_bytes``: activation bytes read
     (every non-parameter input once; 0 for views). ``gemm_m``/``gemm_n``/``gemm_k``: the
-    product's geometry (:mod:`collectors.features.gemm`) for ops with FLOPs, else 0."""
+    product's geometry (:mod:`collectors.features.gemm`) for ops with FLOPs, else 0.
+    ``amp_out_bytes``/``amp_in_bytes``: ``out_bytes``/``in_bytes`` under CUDA autocast(fp16)
+    (:mod:`collectors.features.amp`), while the recorder follows the input (else 0)."""
 
     module: str
     module_type: str
@@ -98,6 +102,8 @@ class OpRecord:
     gemm_m: int = 0
     gemm_n: int = 0
     gemm_k: int = 0
+    amp_out_bytes: int = 0
+    amp_in_bytes: int = 0
 
 
 def gemm_dims(func: Any, args: tuple[Any, ...], out: torch.Tensor | None) -> tuple[int, int, int]:
@@ -166,6 +172,8 @@ class OpRecorder(TorchDispatchMode):
         self._param_ptrs.discard(-1)
         #: storages computed from the network's input; None: not followed
         self._from_input: set[int] | None = None
+        #: bytes per element of each storage under CUDA autocast (collectors.features.amp)
+        self._amp_size: dict[int, int] = {}
         #: every output while inputs are followed: a freed storage's address can be reused by
         #: a new one, which would inherit its history (free on ``meta``, where data is none; on
         #: CPU one image's activations, all of them at once)
@@ -219,6 +227,29 @@ class OpRecorder(TorchDispatchMode):
         self._from_input.update(_storage_ptr(t) for t in out_tensors)
         return True
 
+    def _amp_bytes(self, base: str, func: Any, in_tensors: list[torch.Tensor],
+                   out_counted: list[torch.Tensor], out_tensors: list[torch.Tensor],
+                   keeps_dtype: bool) -> tuple[int, int]:
+        """(bytes written, activation bytes read) under CUDA autocast(fp16): each storage's
+        simulated element size follows the autocast policy from the input on (see
+        :mod:`collectors.features.amp`); (0, 0) while the input is not followed."""
+        if self._from_input is None:
+            return 0, 0
+
+        def size(t: torch.Tensor) -> int:
+            return self._amp_size.get(_storage_ptr(t), t.element_size())
+
+        operands = list({id(t): t for t in in_tensors}.values())
+        floats = [size(t) for t in operands if t.is_floating_point() and t.dim() > 0]
+        item = amp_itemsize(base, floats, keeps_input_dtype=keeps_dtype)
+        for t in out_tensors:
+            if t.is_floating_point():
+                self._amp_size[_storage_ptr(t)] = item
+        written = sum(t.numel() * (item if t.is_floating_point() else t.element_size()) for t in out_counted)
+        read = 0 if func.is_view else sum(t.numel() * size(t) for t in operands
+                                          if _storage_ptr(t) not in self._param_ptrs)
+        return int(written), int(read)
+
     def _context(self, func: Any, args: tuple[Any, ...], in_tensors: list[torch.Tensor],
                  reads_input: bool = True) -> OpContext:
         geometry = None
@@ -249,9 +280,8 @@ class OpRecorder(TorchDispatchMode):
 
         mutable = func._schema.is_mutable
         in_ptrs = {_storage_ptr(t) for t in in_tensors}
-        out_bytes = sum(
-            t.nbytes for t in out_tensors if mutable or (_storage_ptr(t) not in in_ptrs and not func.is_view)
-        )
+        counted = [t for t in out_tensors if mutable or (_storage_ptr(t) not in in_ptrs and not func.is_view)]
+        out_bytes = sum(t.nbytes for t in counted)
         aliasing = func.is_view or (out_tensors and all(_storage_ptr(t) in in_ptrs for t in out_tensors))
         weight_bytes = 0
         if not aliasing:
@@ -269,6 +299,10 @@ class OpRecorder(TorchDispatchMode):
 
         module_path, module = self._stack[-1]
         op_name = f"aten.{packet.__name__}"
+        # the activation and weight bytes above are read before the op's outputs are filed
+        base = op_base_name(op_name)
+        amp_out, amp_in = self._amp_bytes(base, func, in_tensors, counted, out_tensors,
+                                          keeps_dtype=bool(aliasing) or "batch_norm" in base)
         reads_input = self._reads_input(in_tensors, out_tensors)
         category = categorize_op(op_name, self._context(func, args, in_tensors, reads_input))
         m, n, k = gemm_dims(func, args, out_tensors[0] if out_tensors else None) if flops else (0, 0, 0)
@@ -285,6 +319,8 @@ class OpRecorder(TorchDispatchMode):
                 gemm_m=m,
                 gemm_n=n,
                 gemm_k=k,
+                amp_out_bytes=amp_out,
+                amp_in_bytes=amp_in,
             )
         )
         return out

@@ -18,7 +18,7 @@ from collectors.features.flops import OpRecord
 __all__ = ["ops_frame", "layer_table", "category_table"]
 
 OP_COLUMNS = ["module", "module_type", "op", "category", "flops", "out_bytes", "weight_bytes", "in_bytes",
-              "gemm_m", "gemm_n", "gemm_k"]
+              "gemm_m", "gemm_n", "gemm_k", "amp_out_bytes", "amp_in_bytes"]
 LAYER_COLUMNS = [
     "module", "module_type", "category", "flops", "macs", "params",
     "output_bytes", "weight_bytes", "n_ops",

@@ -23,6 +23,7 @@ from typing import Any
 from collectors.features.categories import CATEGORIES, CATEGORY_STATS, conv_category
 from collectors.features.compute import FeatureError
 from collectors.features.gemm import conv_gemm, gemm_summary
+from collectors.features.amp import onnx_amp_itemsize
 from collectors.features.roofline import roofline_summary
 
 __all__ = ["ONNX_CATEGORY", "onnx_file_features"]
@@ -122,14 +123,18 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
     graph = model.graph
     shapes: dict[str, list[int | None] | None] = {}
     itemsize: dict[str, int] = {}
+    floating: dict[str, bool] = {}
     for info in [*graph.value_info, *graph.input, *graph.output]:
         shapes[info.name] = _shape(info)
         elem = info.type.tensor_type.elem_type
-        itemsize[info.name] = onnx.helper.tensor_dtype_to_np_dtype(elem).itemsize if elem else 4
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(elem) if elem else None
+        itemsize[info.name] = dtype.itemsize if dtype is not None else 4
+        floating[info.name] = dtype is None or dtype.kind == "f"
     initializers = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for n, arr in initializers.items():
         shapes[n] = list(arr.shape)
         itemsize[n] = arr.dtype.itemsize
+        floating[n] = arr.dtype.kind == "f"
     constant = set(initializers)
     for node in graph.node:  # outputs computed from constants only are constants (folded weights)
         if node.op_type == "Constant" or (node.input and all(i in constant or i == "" for i in node.input)):
@@ -137,9 +142,11 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
 
     stats = {cat: dict.fromkeys(CATEGORY_STATS, 0) for cat in CATEGORIES}
     products: list[tuple[int, int, int, int]] = []  # (flops, M, N, K) of every product
-    per_op: list[tuple[int, int, int]] = []  # (flops, activation bytes read + written, weight bytes)
+    # (flops, activation bytes read + written, weight bytes, the same traffic under autocast)
+    per_op: list[tuple[int, int, int, int]] = []
+    amp_size: dict[str, int] = {}  # bytes per element under CUDA autocast (collectors.features.amp)
     unknown: list[str] = []
-    activation_bytes = 0
+    activation_bytes = amp_written = amp_read = 0
     n_ops = 0
     has_attention_matmul = False
     for node in graph.node:
@@ -193,8 +200,19 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
         reads = sum((_numel(shapes.get(i)) or 0) * itemsize.get(i, 4)
                     for i in dict.fromkeys(node.input) if i and i not in constant)
         stats[category]["reads"] += reads
-        per_op.append((flops, reads + out_bytes, weight_bytes))
+        item = onnx_amp_itemsize(op, [amp_size.get(i, itemsize.get(i, 4)) for i in dict.fromkeys(node.input)
+                                      if i and floating.get(i, True) and shapes.get(i)])
+        for o in node.output:
+            if o and floating.get(o, True):
+                amp_size[o] = item
+        node_written = sum((_numel(shapes.get(o)) or 0) * amp_size.get(o, itemsize.get(o, 4))
+                           for o in node.output if o)
+        node_read = sum((_numel(shapes.get(i)) or 0) * amp_size.get(i, itemsize.get(i, 4))
+                        for i in dict.fromkeys(node.input) if i and i not in constant)
+        per_op.append((flops, reads + out_bytes, weight_bytes, node_read + node_written))
         activation_bytes += out_bytes
+        amp_written += node_written
+        amp_read += node_read
     if unknown:
         raise FeatureError(f"{name}: ONNX shape inference left {len(unknown)} MAC-bearing node(s) "
                            f"without shapes (first: {unknown[0]}); give a static --input-size")
@@ -214,4 +232,5 @@ def onnx_file_features(path: str | Path, input_size: int | None = None,
             row[f"{stat}_{cat}"] = int(stats[cat][stat])
     row.update(gemm_summary(products))
     row.update(roofline_summary(per_op))
+    row.update(amp_activation_bytes=int(amp_written), amp_reads=int(amp_read))
     return row

@@ -18,9 +18,11 @@ a rate, the trees see how much each inflates the FLOPs).
 
 Per operator: ``f`` FLOPs, ``t`` activation bytes read plus written, ``w`` parameter bytes
 read; columns ``roof_act_r<R> = Σ max(f, R·t)`` and ``roof_all_r<R> = Σ max(f, R·(t + w))``,
-in FLOP-equivalents. Bytes are those of the traced dtype (fp32); a device running fp16
-moves half of them, which only rescales its ridge point. The torch trace and the ONNX reader
-both call :func:`roofline_summary`.
+in FLOP-equivalents. Bytes are those of the traced dtype (fp32); a device running *all* of
+its tensors in fp16 would move half of them, which only rescales its ridge point, but CUDA
+autocast keeps some operators in fp32 (:mod:`collectors.features.amp`), so
+``roof_amp_r<R> = Σ max(f, R·a)`` sums the same on the traffic ``a`` autocast moves. The torch
+trace and the ONNX reader both call :func:`roofline_summary`.
 """
 
 from __future__ import annotations
@@ -37,18 +39,22 @@ __all__ = ["RIDGES", "ROOFLINE_COLUMNS", "roofline_summary"]
 #: cores at fp16 (which moves half the bytes counted here).
 RIDGES: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
 
-ROOFLINE_COLUMNS: tuple[str, ...] = (*(f"roof_act_r{r}" for r in RIDGES), *(f"roof_all_r{r}" for r in RIDGES))
+ROOFLINE_COLUMNS: tuple[str, ...] = (*(f"roof_act_r{r}" for r in RIDGES), *(f"roof_all_r{r}" for r in RIDGES),
+                                     *(f"roof_amp_r{r}" for r in RIDGES))
 
 
-def roofline_summary(ops: Iterable[tuple[Any, Any, Any]]) -> dict[str, int]:
-    """The :data:`ROOFLINE_COLUMNS` of ``(flops, activation_bytes, weight_bytes)`` per operator
-    (activation bytes = read + written). An op without FLOPs costs its traffic; a network
+def roofline_summary(ops: Iterable[tuple[Any, Any, Any, Any]]) -> dict[str, int]:
+    """The :data:`ROOFLINE_COLUMNS` of ``(flops, activation_bytes, weight_bytes, amp_bytes)``
+    per operator (activation bytes = read + written in fp32; ``amp_bytes`` the same under CUDA
+    autocast, :mod:`collectors.features.amp`). An op without FLOPs costs its traffic; a network
     without ops 0."""
-    rows = np.array([(f or 0, t or 0, w or 0) for f, t, w in ops], dtype=float).reshape(-1, 3)
-    flops, traffic, weights = rows.T
+    rows = np.array([tuple(v or 0 for v in op) for op in ops], dtype=float).reshape(-1, 4)
+    flops, traffic, weights, amp = rows.T
     out: dict[str, int] = {}
     for r in RIDGES:
         out[f"roof_act_r{r}"] = int(np.maximum(flops, r * traffic).sum())
     for r in RIDGES:
         out[f"roof_all_r{r}"] = int(np.maximum(flops, r * (traffic + weights)).sum())
+    for r in RIDGES:
+        out[f"roof_amp_r{r}"] = int(np.maximum(flops, r * amp).sum())
     return out

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from collectors.features.amp import AMP_COLUMNS
 from collectors.features.categories import CATEGORIES, CATEGORY_STATS
 from collectors.features.compute import compute_features
 from collectors.features.gemm import GEMM_COLUMNS
@@ -30,7 +31,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "model", "input_size", "batch_size", "flops", "macs", "params", "activation_bytes",
     "weight_bytes", "arithmetic_intensity", "flops_flopcounter_raw", "n_ops",
     *(f"{stat}_{cat}" for stat in CATEGORY_STATS for cat in CATEGORIES),
-    *GEMM_COLUMNS, *ROOFLINE_COLUMNS,
+    *GEMM_COLUMNS, *ROOFLINE_COLUMNS, *AMP_COLUMNS,
 )
 
 

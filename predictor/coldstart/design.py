@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from collectors.features.categories import CATEGORIES
+from collectors.features.amp import AMP_COLUMNS
+from collectors.features.categories import CATEGORIES, CONSTANT
 from collectors.features.gemm import GEMM_COLUMNS
 from collectors.features.roofline import ROOFLINE_COLUMNS
 
-__all__ = ["BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES",
+__all__ = ["AMP_FEATURES", "BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES",
            "ROOFLINE_FEATURES", "design", "feature_column", "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
@@ -33,9 +34,12 @@ READS_FEATURES = (*(f"log_reads_{c}" for c in CATEGORIES), "ratio_reads_per_writ
 #: The per-operator roofline sums at a bank of ridge points (collectors.features.roofline), and
 #: how much each inflates the FLOPs: how memory-bound the network's operators are, one by one.
 ROOFLINE_FEATURES = (*(f"log_{c}" for c in ROOFLINE_COLUMNS), *(f"ratio_{c}_per_flop" for c in ROOFLINE_COLUMNS))
+#: The traffic CUDA autocast moves (collectors.features.amp) and its share of the fp32 traffic:
+#: how much of a network stays fp32 under mixed precision (a BatchNorm convnet 0.50, a ViT 0.64).
+AMP_FEATURES = ("log_amp_activation_bytes", "log_amp_reads", "ratio_amp_traffic")
 #: Features the tracer added after rows were first cached: a row without them keeps them
 #: missing (the trees route missing values) instead of being dropped.
-OPTIONAL_FEATURES = (*GEMM_FEATURES, *READS_FEATURES, *ROOFLINE_FEATURES)
+OPTIONAL_FEATURES = (*GEMM_FEATURES, *READS_FEATURES, *ROOFLINE_FEATURES, *AMP_FEATURES)
 
 
 def row_keys(matrix) -> pd.DataFrame:
@@ -79,7 +83,7 @@ def feature_names(feature_set: str = "operators") -> list[str]:
     for cat in CATEGORIES:
         names += [f"log_flops_{cat}", f"log_bytes_{cat}", f"log_count_{cat}", f"share_flops_{cat}",
                   f"share_bytes_{cat}", f"ratio_bytes_per_flop_{cat}"]
-    return names + list(GEMM_FEATURES) + list(READS_FEATURES) + list(ROOFLINE_FEATURES)
+    return names + list(GEMM_FEATURES) + list(READS_FEATURES) + list(ROOFLINE_FEATURES) + list(AMP_FEATURES)
 
 
 def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
@@ -139,6 +143,12 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
     for c in ROOFLINE_COLUMNS:
         out[f"log_{c}"] = np.log1p(feature_column(rows, c).clip(lower=0))
         out[f"ratio_{c}_per_flop"] = out[f"log_{c}"] - out["log_flops"]
+    amp = {c: feature_column(rows, c) for c in AMP_COLUMNS}
+    out["log_amp_activation_bytes"] = np.log1p(amp["amp_activation_bytes"].clip(lower=0))
+    out["log_amp_reads"] = np.log1p(amp["amp_reads"].clip(lower=0))
+    image_reads = sum(r.fillna(0.0) for c, r in reads.items() if c != CONSTANT)  # as amp_reads counts
+    fp32_traffic = (image_reads + pd.to_numeric(rows["activation_bytes"], errors="coerce").astype(float)).clip(lower=1)
+    out["ratio_amp_traffic"] = np.log((amp["amp_reads"] + amp["amp_activation_bytes"]).clip(lower=1) / fp32_traffic)
     return pd.DataFrame(out, index=rows.index)[feature_names("operators")]
 
 

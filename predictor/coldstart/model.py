@@ -13,10 +13,12 @@ The structure (chosen on the leave-family-out evidence in ``benchmarks/coldstart
    sum Σ max(FLOPs, R·traffic) at the traced ridge point R that fits the configuration); and
    a non-negative additive cost model per operator category with the costs of products that
    cannot fill a matrix unit and the per-operator roofline sums (``nnls``). Leave-family-out
-   within ±10 % over the five timm configurations: 0.461 for the trees alone, 0.538 for the
-   ensemble on features of the fused inference forms with per-image work apart from constant
-   work (0.502 before, with the same library versions; earlier steps: 0.465 before the traced
-   reads and GEMM geometry, 0.498 before the roofline sums, on the versions of their day). ``xgboost``, ``hgb``, ``blend`` (trees + nnls) and ``loglinear`` remain.
+   within ±10 % over the five timm configurations: 0.467 for the trees alone, 0.546 for the
+   ensemble on features of the fused inference forms, with constant work apart and the bytes
+   CUDA autocast moves beside the fp32 ones (0.502 before, with the same library versions;
+   earlier steps: 0.465 before the traced reads and GEMM geometry, 0.498 before the roofline
+   sums, on the versions of their day). A configuration that does not run under autocast
+   learns without the autocast columns (:func:`runs_mixed_precision`). ``xgboost``, ``hgb``, ``blend`` (trees + nnls) and ``loglinear`` remain.
 2. **Calibration for everything else.** A configuration with few models (an AI Hub phone,
    ~35 models) or a new device given as its k known measurements is predicted as
    ``a + b * anchor(x)`` in log space, for the anchors whose calibration explains its known
@@ -51,11 +53,13 @@ import pandas as pd
 from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
+from collectors.features.amp import AMP_COLUMNS
 from collectors.features.categories import CATEGORIES, CONSTANT
 from collectors.features.roofline import ROOFLINE_COLUMNS
-from predictor.coldstart.design import OPTIONAL_FEATURES, design, feature_column, join_features, row_keys
+from predictor.coldstart.design import (AMP_FEATURES, OPTIONAL_FEATURES, design, feature_column, join_features,
+                                        row_keys)
 
-__all__ = ["CALIBRATION_GROUPS", "ColdStartPredictor", "LEARNERS", "conformal_quantile"]
+__all__ = ["CALIBRATION_GROUPS", "ColdStartPredictor", "LEARNERS", "conformal_quantile", "runs_mixed_precision"]
 
 LEARNERS = ("ensemble", "xgboost", "roofline", "hgb", "nnls", "blend", "loglinear")
 CALIBRATION_GROUPS = ("family", "architecture", "model")
@@ -69,7 +73,7 @@ CALIBRATION_GROUPS = ("family", "architecture", "model")
 #: benchmarks/RESULTS-coldstart.md.
 _ADDITIVE_BASE = [f"{s}_{c}" for s in ("flops", "bytes", "count") for c in CATEGORIES]
 _ADDITIVE = [*_ADDITIVE_BASE, "flops_gemm_unaligned", "flops_gemm_narrow", *(f"reads_{c}" for c in CATEGORIES),
-             *ROOFLINE_COLUMNS]
+             *ROOFLINE_COLUMNS, *AMP_COLUMNS]
 _GEMM_CATEGORIES = [c for c in CATEGORIES if c.startswith(("conv_", "linear_", "attention"))]
 
 
@@ -89,7 +93,7 @@ def _cost_terms(rows: pd.DataFrame, terms: list[str]) -> np.ndarray:
 #: equal; constraining the trees to that extrapolates better to families they never saw
 #: (leave-family-out on the RTX 4090: within ±10 % 0.32 -> 0.36 on the first 800 traced models).
 _MONOTONE = ("log_flops", "log_bytes_", "log_reads_", "log_roof_", "log_count_", "log_activation_bytes",
-             "log_weight_bytes", "log_n_ops")
+             "log_weight_bytes", "log_n_ops", "log_amp_")
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
@@ -139,6 +143,11 @@ class _Roofline:
     three rates (before reads were traced: F, bytes written incl. parameters, N) is read back
     as such; one saved with four and no column used the FLOPs."""
 
+    #: the roofline sums tried as the compute term, each bank with its own traffic: fp32
+    #: bytes (``roof_act_``) and the bytes CUDA autocast moves (``roof_amp_``, with the
+    #: autocast traffic; collectors.features.amp), whichever fits the configuration
+    BANKS = ("roof_act_", "roof_amp_")
+
     def __init__(self, theta: np.ndarray | None = None, column: str = "flops"):
         self.theta = theta
         self.column = column
@@ -153,13 +162,17 @@ class _Roofline:
         if self._three_rates:
             cols = [flops, sum(feature_column(rows, f"bytes_{c}") for c in CATEGORIES), calls]
         else:  # rows without reads count their writes only; without the roofline sums, FLOPs
-            reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES if c != CONSTANT)
-            traffic = reads + feature_column(rows, "activation_bytes")
-            compute = feature_column(rows, column or self.column).fillna(flops)
+            column = column or self.column
+            if column.startswith("roof_amp_"):  # the sums on autocast traffic go with that traffic
+                traffic = feature_column(rows, "amp_reads") + feature_column(rows, "amp_activation_bytes")
+            else:
+                reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES if c != CONSTANT)
+                traffic = reads + feature_column(rows, "activation_bytes")
+            compute = feature_column(rows, column).fillna(flops)
             cols = [compute, traffic, feature_column(rows, "weight_bytes"), calls]
         return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
 
-    def fit(self, rows: pd.DataFrame, ms: np.ndarray) -> _Roofline:
+    def fit(self, rows: pd.DataFrame, ms: np.ndarray, banks: tuple[str, ...] | None = None) -> _Roofline:
         """The rates for each ridge point's roofline sum, lowest ridge first; the one that fits
         best (robust cost) is kept, and the search stops once two ridges in a row fit worse
         (on the 14 timm configurations the cost was lowest at ridge 4, once tied with 32, and
@@ -171,17 +184,22 @@ class _Roofline:
         from scipy.optimize import least_squares
 
         y = np.log(ms)
-        candidates = [] if self._three_rates else [
-            c for c in ROOFLINE_COLUMNS if c.startswith("roof_act_") and feature_column(rows, c).notna().all()]
-        best, worse = None, 0
-        for column in candidates or ["flops"]:
-            z = self._terms(rows, column)
-            fit = least_squares(lambda th: np.logaddexp.reduce(z - th, axis=1) - y,
-                                np.median(z - y[:, None], axis=0), loss="soft_l1")
-            if best is None or fit.cost < best[0]:
-                best, worse = (fit.cost, fit.x, column), 0
-            elif (worse := worse + 1) == 2:
-                break
+        best = None
+        banks = [] if self._three_rates else [
+            [c for c in ROOFLINE_COLUMNS if c.startswith(prefix) and feature_column(rows, c).notna().all()]
+            for prefix in (banks or self.BANKS)]
+        for bank in [b for b in banks if b] or [["flops"]]:
+            bank_best, worse = np.inf, 0  # each bank searched on its own: ridges in order
+            for column in bank:
+                z = self._terms(rows, column)
+                fit = least_squares(lambda th: np.logaddexp.reduce(z - th, axis=1) - y,
+                                    np.median(z - y[:, None], axis=0), loss="soft_l1")
+                if best is None or fit.cost < best[0]:
+                    best = (fit.cost, fit.x, column)
+                if fit.cost < bank_best:
+                    bank_best, worse = fit.cost, 0
+                elif (worse := worse + 1) == 2:
+                    break
         _, self.theta, self.column = best
         return self
 
@@ -255,15 +273,27 @@ class ColdStartPredictor(BaseEstimator):
                                              l2_regularization=self.reg_lambda,
                                              random_state=self.random_state)
 
-    def _fit_anchor(self, rows: pd.DataFrame, x: pd.DataFrame, ms: np.ndarray) -> dict[str, Any]:
+    def _fit_anchor(self, rows: pd.DataFrame, x: pd.DataFrame, ms: np.ndarray,
+                    mixed_precision: bool = True) -> dict[str, Any]:
+        """One configuration's learners. ``mixed_precision=False`` (a configuration that does not
+        run under autocast, :func:`runs_mixed_precision`) leaves the autocast traffic out of all
+        three: it describes another run than the one measured (on the two fp32 CPUs the trees
+        and nnls only got noisier with it: i7 within ±10 % 0.611 -> 0.594)."""
         log_ms = np.log(ms)
         anchor: dict[str, Any] = {}
+        terms, banks = list(_ADDITIVE), _Roofline.BANKS
+        if not mixed_precision:
+            amp = [c for c in x.columns if c in AMP_FEATURES or "roof_amp_" in c]
+            x = x.drop(columns=amp)
+            anchor["features"] = list(x.columns)
+            terms = [t for t in terms if t not in AMP_COLUMNS and not t.startswith("roof_amp_")]
+            banks = ("roof_act_",)
         if self.learner in ("nnls", "blend", "ensemble"):
-            anchor["additive"] = _Additive().fit(rows, ms)
+            anchor["additive"] = _Additive(terms=terms).fit(rows, ms)
         if self.learner in ("xgboost", "hgb", "blend", "ensemble"):
             anchor["trees"] = self._new_trees(list(x.columns)).fit(x, log_ms)
         if self.learner in ("roofline", "ensemble"):
-            anchor["roofline"] = _Roofline().fit(rows, ms)
+            anchor["roofline"] = _Roofline().fit(rows, ms, banks=banks)
             anchor["roofline_trees"] = self._new_trees(list(x.columns)).fit(
                 x, log_ms, base_margin=anchor["roofline"].predict_log(rows))
         if self.learner == "loglinear":
@@ -274,6 +304,8 @@ class ColdStartPredictor(BaseEstimator):
 
     @staticmethod
     def _predict_anchor(anchor: dict[str, Any], rows: pd.DataFrame, x: pd.DataFrame) -> np.ndarray:
+        if "features" in anchor:  # an anchor fitted on fewer columns (no autocast traffic)
+            x = x[anchor["features"]]
         parts = []
         if "additive" in anchor:
             parts.append(anchor["additive"].predict_log(rows))
@@ -302,13 +334,11 @@ class ColdStartPredictor(BaseEstimator):
         anchors, calib = {}, {}
         log_values = np.log(values)
         counts = values.notna().sum()
-        for config in counts.index[counts >= self.min_anchor_models]:
+        chosen = list(counts.index[counts >= self.min_anchor_models]) or [counts.idxmax()]
+        for config in chosen:  # a small store: its largest configuration anchors the rest
             y = values[config].dropna()
-            anchors[config] = self._fit_anchor(rows.loc[y.index], x.loc[y.index], y.to_numpy(dtype=float))
-        if not anchors:  # a small store: the largest configuration anchors the rest
-            config = counts.idxmax()
-            y = values[config].dropna()
-            anchors[config] = self._fit_anchor(rows.loc[y.index], x.loc[y.index], y.to_numpy(dtype=float))
+            anchors[config] = self._fit_anchor(rows.loc[y.index], x.loc[y.index], y.to_numpy(dtype=float),
+                                               mixed_precision=runs_mixed_precision(config))
         base = pd.DataFrame({a: self._predict_anchor(m, rows, x) for a, m in anchors.items()}, index=rows.index)
         for config in values.columns:
             if config in anchors:
@@ -508,6 +538,8 @@ class ColdStartPredictor(BaseEstimator):
         anchors = {}
         for i, (config, anchor) in enumerate(self.anchors_.items()):
             entry: dict[str, Any] = {}
+            if "features" in anchor:
+                entry["features"] = anchor["features"]
             if "additive" in anchor:
                 entry["additive"] = anchor["additive"].coef.tolist()
                 entry["additive_terms"] = anchor["additive"].terms
@@ -542,6 +574,8 @@ class ColdStartPredictor(BaseEstimator):
         self.anchors_ = {}
         for config, entry in state["anchors"].items():
             anchor: dict[str, Any] = {}
+            if "features" in entry:
+                anchor["features"] = list(entry["features"])
             if "additive" in entry:
                 # a file written before the GEMM terms has the base terms only
                 anchor["additive"] = _Additive(np.array(entry["additive"], dtype=float),
@@ -557,6 +591,16 @@ class ColdStartPredictor(BaseEstimator):
             self.anchors_[config] = anchor
         self.features_ = pd.DataFrame(state["features"]).set_index("row")
         return self
+
+
+#: Precisions that run under mixed precision (autocast): where the autocast traffic is what moves.
+MIXED_PRECISIONS = ("amp", "fp16", "float16", "half", "mixed")
+
+
+def runs_mixed_precision(config: str) -> bool:
+    """Whether a configuration id (``device|runtime|precision|...``) runs under autocast."""
+    parts = str(config).split("|")
+    return len(parts) > 2 and parts[2].strip().lower() in MIXED_PRECISIONS
 
 
 def architecture_of(model: str) -> str:

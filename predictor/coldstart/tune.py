@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from predictor.coldstart.model import ColdStartPredictor
+from predictor.coldstart.model import ColdStartPredictor, runs_mixed_precision
 
 __all__ = ["TUNE_LEARNERS", "ColdStartTuning", "family_cv", "suggest", "tune_coldstart"]
 
@@ -65,7 +65,8 @@ def family_cv(params: dict[str, Any], matrix, features: pd.DataFrame, configs: S
             train = ok & ~test
             if train.sum() < 10 or not test.any():
                 continue
-            anchor = est._fit_anchor(rows[train], x[train], y[train].to_numpy(dtype=float))
+            anchor = est._fit_anchor(rows[train], x[train], y[train].to_numpy(dtype=float),
+                                     mixed_precision=runs_mixed_precision(config))
             pred.iloc[np.flatnonzero(test)] = est._predict_anchor(anchor, rows[test], x[test])
         have = pred.notna().to_numpy() & ok
         err = pred[have].to_numpy() - np.log(y[have].to_numpy(dtype=float))

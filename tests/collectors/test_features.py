@@ -307,3 +307,24 @@ def test_untraceable_input_is_one_line_feature_error(size):
     with pytest.raises(FeatureError, match=f"tiny.*{size}") as info:
         compute_features(model, size, model_id="tiny")
     assert "\n" not in str(info.value)
+
+
+def test_autocast_bytes_follow_cuda_autocast_policy():
+    """Under CUDA autocast(fp16) a convolution writes fp16, BatchNorm and ReLU keep it (a
+    conv-BN-ReLU net moves exactly half its fp32 bytes), while a normalisation on autocast's
+    fp32 list writes fp32 and an fp32 parameter added to an fp16 activation promotes it."""
+    a = compute_features(nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), nn.ReLU()).eval(), 4).to_row()
+    assert a["amp_activation_bytes"] * 2 == a["activation_bytes"] == 3 * 8 * 16 * 4
+
+    class _Shift(nn.Module):  # an fp32 learned offset, as a ViT's position embedding
+        def __init__(self):
+            super().__init__()
+            self.offset = nn.Parameter(torch.zeros(1, 8, 4, 4))
+
+        def forward(self, x):
+            return x + self.offset
+
+    b = compute_features(nn.Sequential(nn.Conv2d(3, 8, 1), _Shift()).eval(), 4).to_row()
+    assert b["amp_activation_bytes"] == 8 * 16 * 2 + 8 * 16 * 4  # fp16 conv, then an fp32 sum
+    c = compute_features(nn.Sequential(nn.Conv2d(3, 8, 1), nn.GroupNorm(1, 8)).eval(), 4).to_row()
+    assert c["amp_activation_bytes"] / c["activation_bytes"] > 0.7  # the norm's output stays fp32

@@ -14,17 +14,20 @@ from collectors.features.roofline import RIDGES, ROOFLINE_COLUMNS, roofline_summ
 
 
 def test_each_operator_takes_its_own_max():
-    # a product (1000 FLOPs, 100 activation bytes, 50 weight bytes) and an add (40 bytes)
-    s = roofline_summary([(1000, 100, 50), (0, 40, 0)])
+    # a product (1000 FLOPs, 100 activation bytes, 50 weight bytes; 60 bytes under autocast)
+    # and an add (40 bytes; 40 under autocast: it kept an fp32 operand)
+    s = roofline_summary([(1000, 100, 50, 60), (0, 40, 0, 40)])
     assert s["roof_act_r4"] == 1000 + 160 and s["roof_all_r4"] == 1000 + 160  # compute-bound product
     assert s["roof_act_r16"] == 1600 + 640 and s["roof_all_r16"] == 2400 + 640  # memory-bound now
     # one max over the totals would say max(1000, 4 * 140) = 1000 and miss that the add
     # cannot hide behind the product's arithmetic
     assert s["roof_act_r4"] > max(1000, 4 * 140)
+    assert s["roof_amp_r16"] == 1000 + 640 and s["roof_amp_r32"] == 1920 + 1280  # the product's 60 B
     assert roofline_summary([]) == dict.fromkeys(ROOFLINE_COLUMNS, 0)
 
 
-ops = st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 10**7), st.integers(0, 10**7)), max_size=30)
+ops = st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 10**7), st.integers(0, 10**7), st.integers(0, 10**7)),
+               max_size=30)
 
 
 @settings(max_examples=80, deadline=None)
@@ -33,13 +36,15 @@ def test_bounds_and_order(records):
     """Σf ≤ roof ≤ Σf + R·Σbytes; non-decreasing in R; the weights can only add; and the sums
     are additive over operators (two halves of a network sum to the whole)."""
     s = roofline_summary(records)
-    flops = sum(f for f, _, _ in records)
-    traffic = sum(t for _, t, _ in records)
-    weights = sum(w for _, _, w in records)
+    flops = sum(f for f, _, _, _ in records)
+    traffic = sum(t for _, t, _, _ in records)
+    weights = sum(w for _, _, w, _ in records)
+    amp = sum(a for _, _, _, a in records)
     for r in RIDGES:
         assert max(flops, r * traffic) <= s[f"roof_act_r{r}"] <= flops + r * traffic
         assert s[f"roof_act_r{r}"] <= s[f"roof_all_r{r}"] <= flops + r * (traffic + weights)
-    for kind in ("act", "all"):
+        assert max(flops, r * amp) <= s[f"roof_amp_r{r}"] <= flops + r * amp
+    for kind in ("act", "all", "amp"):
         values = [s[f"roof_{kind}_r{r}"] for r in RIDGES]
         assert values == sorted(values)
     half = len(records) // 2
@@ -54,6 +59,9 @@ def test_trace_feeds_reads_writes_and_weights():
     assert row["flops"] == 768
     assert row["roof_act_r4"] == 4 * 704 and row["roof_all_r4"] == 4 * 832
     assert row["roof_act_r256"] == 256 * 704
+    # under autocast the convolution reads the fp32 image (192 B) and writes fp16 (256 B)
+    assert (row["amp_reads"], row["amp_activation_bytes"]) == (192, 256)
+    assert row["roof_amp_r4"] == 4 * 448
 
 
 class _ConvNet(nn.Module):

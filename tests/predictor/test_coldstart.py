@@ -12,6 +12,7 @@ import pytest
 
 from predictor.coldstart import (ColdStartPredictor, conformal_quantile, evaluate_coldstart, join_features,
                                  row_keys)
+from predictor.coldstart.model import runs_mixed_precision
 
 FAMILIES = ("standard_cnn", "mobile_cnn", "efficient_cnn", "transformer", "hybrid")
 PER_FAMILY = 14
@@ -146,6 +147,10 @@ def test_intervals_cover_held_out_models(subset):
 def test_save_load_json_round_trip(subset, tmp_path, learner):
     matrix, features, configs = subset
     est = ColdStartPredictor(**CONTRACT, learner=learner).fit(matrix, features)
+    # the fp32 CPU's anchor learned without the autocast traffic, the AMP GPUs' with it
+    assert [runs_mixed_precision(c) for c in configs] == [True, False, True]
+    cpu = est.anchors_[configs[1]]["features"]
+    assert cpu and not any("amp" in c for c in cpu) and "features" not in est.anchors_[configs[0]]
     folder = est.save(tmp_path / "cold")
     for path in folder.iterdir():
         json.loads(path.read_text())  # every file is JSON: state and xgboost boosters
@@ -167,8 +172,10 @@ def test_a_model_saved_before_the_gemm_terms_loads_with_its_own_terms(subset, tm
     est = ColdStartPredictor(**CONTRACT, learner="nnls").fit(matrix, features)
     folder = est.save(tmp_path / "cold")
     state = json.loads((folder / "state.json").read_text())
-    for entry in state["anchors"].values():
-        assert entry["additive_terms"] == _ADDITIVE and len(entry["additive"]) == len(_ADDITIVE)
+    for config, entry in state["anchors"].items():
+        # an fp32 configuration's model has no autocast terms (runs_mixed_precision)
+        terms = _ADDITIVE if runs_mixed_precision(config) else [t for t in _ADDITIVE if "amp" not in t]
+        assert entry["additive_terms"] == terms and len(entry["additive"]) == len(terms)
         del entry["additive_terms"]
         entry["additive"] = entry["additive"][: len(_ADDITIVE_BASE)]
     (folder / "state.json").write_text(json.dumps(state))
@@ -220,19 +227,28 @@ def test_roofline_picks_the_ridge_point_of_an_exact_per_operator_roofline():
 
     rng = np.random.default_rng(1)
     n = 300
-    # two ops per network: a product (f FLOPs, t1 bytes) and a memory-bound op (t2 bytes)
+    # two ops per network: a product (f FLOPs, t1 bytes) and a memory-bound op (t2 bytes); under
+    # autocast each moves its own share of those bytes (a BatchNorm convnet 50 %, a ViT 64 %)
     f, t1, t2 = 10 ** rng.uniform(8, 11, n), 10 ** rng.uniform(5, 9, n), 10 ** rng.uniform(5, 8, n)
-    sums = pd.DataFrame([roofline_summary([(a, b, 0), (0, c, 0)]) for a, b, c in zip(f, t1, t2)])
+    a1, a2 = t1 * rng.uniform(0.5, 0.7, n), t2 * rng.uniform(0.5, 1.0, n)
+    sums = pd.DataFrame([roofline_summary([(a, b, 0, c), (0, d, 0, e)]) for a, b, c, d, e in zip(f, t1, a1, t2, a2)])
     rows = sums.assign(flops=f, n_ops=10 ** rng.uniform(1.5, 3, n), activation_bytes=(t1 + t2) / 2,
-                       weight_bytes=10 ** rng.uniform(5, 8, n),
-                       **{f"reads_{c}": (t1 + t2) / 2 / len(CATEGORIES) for c in CATEGORIES})
+                       weight_bytes=10 ** rng.uniform(5, 8, n), amp_reads=(a1 + a2) / 2,
+                       amp_activation_bytes=(a1 + a2) / 2,
+                       **{f"reads_{c}": (t1 + t2) / 2 / (len(CATEGORIES) - 1) for c in CATEGORIES if c != "constant"},
+                       reads_constant=0.0)
     rate = np.log([1e11, 1e12, 1e8, 1e4])
-    truth = (rows["roof_act_r64"] / np.exp(rate[0]) + (t1 + t2) / np.exp(rate[1])
-             + rows["weight_bytes"] / np.exp(rate[2]) + rows["n_ops"] / np.exp(rate[3]))
+    rest = rows["weight_bytes"] / np.exp(rate[2]) + rows["n_ops"] / np.exp(rate[3])
+    truth = rows["roof_act_r64"] / np.exp(rate[0]) + (t1 + t2) / np.exp(rate[1]) + rest
     fit = _Roofline().fit(rows, truth.to_numpy())
     assert 64 in RIDGES and fit.column == "roof_act_r64"
     assert np.allclose(fit.theta, rate, atol=0.05)
     assert np.allclose(np.exp(fit.predict_log(rows)), truth, rtol=0.01)
+    # a GPU under autocast: the sums and the traffic of the bytes autocast moves fit, fp32 ones not
+    amp_truth = rows["roof_amp_r128"] / np.exp(rate[0]) + (a1 + a2) / np.exp(rate[1]) + rest
+    amp_fit = _Roofline().fit(rows, amp_truth.to_numpy())
+    assert amp_fit.column == "roof_amp_r128" and np.allclose(amp_fit.theta, rate, atol=0.05)
+    assert _Roofline().fit(rows, amp_truth.to_numpy(), banks=("roof_act_",)).column.startswith("roof_act_")
 
 
 def test_a_roofline_saved_without_its_column_reads_back_on_flops(subset, tmp_path):
@@ -240,7 +256,8 @@ def test_a_roofline_saved_without_its_column_reads_back_on_flops(subset, tmp_pat
     it loads with FLOPs as the compute term, which is what it was fitted on."""
     matrix, features, configs = subset
     est = ColdStartPredictor(**CONTRACT, learner="roofline").fit(matrix, features)
-    assert all(a["roofline"].column.startswith("roof_act_r") for a in est.anchors_.values())
+    assert all(a["roofline"].column.startswith(("roof_act_r", "roof_amp_r")) for a in est.anchors_.values())
+    assert est.anchors_[configs[1]]["roofline"].column.startswith("roof_act_r")  # the fp32 CPU
     folder = est.save(tmp_path / "cold")
     assert ColdStartPredictor.load(folder).anchors_[configs[0]]["roofline"].column == \
         est.anchors_[configs[0]]["roofline"].column
