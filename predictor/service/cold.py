@@ -22,6 +22,10 @@ from predictor.service.predict import Prediction
 COLD_CACHE = "coldstart"
 #: fewer stored models with features than this: no feature model is fitted
 MIN_TRAINING_MODELS = 30
+#: part of the saved predictor's key: bumped when what the cold-start predictor learns from
+#: changes (2: autocast bytes, fp32 anchors without them), so a store's saved predictor is
+#: refitted by a newer effbench rather than reused
+PREDICTOR_VERSION = 2
 
 
 def _missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +40,7 @@ def _fitted(store: Any, matrix: Any, features: pd.DataFrame, folder: Path | None
     from collectors.store import store_snapshot
     from predictor.coldstart import ColdStartPredictor
 
-    key = hashlib.sha1(f"{store_snapshot(store)}|{len(features)}|{matrix.metric}".encode()
+    key = hashlib.sha1(f"{store_snapshot(store)}|{len(features)}|{matrix.metric}|v{PREDICTOR_VERSION}".encode()
                        ).hexdigest()[:16]
     path = folder / COLD_CACHE / key if folder is not None else None
     if path is not None and path.exists():
