@@ -5,11 +5,12 @@ Steps, each skipped or degraded with a message rather than a crash when its inpu
 2. profile the 13 seed models here (torch + onnxruntime, 1 thread, 3 s caps; ``--quick``: 5
    models, 1 s caps; the collector skips configurations already in the store, so a second run
    costs nothing);
-3. trace the operator features of every stored model (FLOPs for the models timm's MACs do not
-   cover, and what the cold-start predictor of ``effbench predict --models`` learns from;
-   resumable, about 5 min in two worker processes the first time);
+3. trace FLOPs for the stored models timm's MACs do not cover (seconds);
 4. run ``experiments/paper.yaml``: MLflow logging, ``evidence.json``, the HTML report;
-5. say where the report is and how to open the MLflow UI.
+5. trace the operator features of every stored model, what the cold-start predictor of
+   ``effbench predict --models`` learns from (resumable, about 5 min in two worker processes
+   the first time: last, so that the study and report do not wait for it);
+6. say where the report is and how to open the MLflow UI.
 """
 
 from __future__ import annotations
@@ -55,14 +56,24 @@ def profile_locally(store, quick: bool, say: Callable[[str], None]) -> None:
     say(summary.summary())
 
 
-def trace_stored_features(store, say: Callable[[str], None], jobs: int = 2) -> None:
-    """Trace every stored model at its measured sizes (``collectors.features.trace_stored``):
-    FLOPs analyses need FLOPs for the models timm's MACs do not cover (squeezenet1_1, measured
-    only on AI Hub and here), and a model measured nowhere can only be predicted once the
-    stored models' operator features are known. Already-traced pairs cost nothing."""
-    from collectors.features import trace_stored
+def trace_stored_features(store, say: Callable[[str], None], without_flops_only: bool = False,
+                          jobs: int = 2) -> None:
+    """Trace stored models at their measured sizes (``collectors.features.trace_models``).
+    ``without_flops_only``: just those that neither timm's MACs nor the features table cover
+    (squeezenet1_1, measured only on AI Hub and here: without FLOPs a model drops out of every
+    FLOPs analysis; seconds). Otherwise every stored model: what the cold-start predictor of
+    ``effbench predict --models`` learns from (about 5 min the first time on two cores).
+    Already-traced pairs cost nothing."""
+    from collectors.features import stored_sizes, trace_stored
 
-    frame, failures = trace_stored(store, jobs=jobs)
+    models = None
+    if without_flops_only:
+        have: set[str] = set()
+        for table in ("features", "timm_macs"):
+            if table in store.tables():
+                have |= set(store.read(table, columns=["model"])["model"].dropna().astype(str))
+        models = [m for m in stored_sizes(store) if m not in have]
+    frame, failures = trace_stored(store, jobs=jobs, progress=not without_flops_only, models=models)
     fresh = int((~frame["cached"].astype(bool)).sum()) if len(frame) else 0
     say(f"operator features: {len(frame)} (model, input size) pairs ({fresh} traced now), "
         f"{len(failures)} could not be traced")
@@ -82,6 +93,16 @@ def next_steps(tracking_uri: str | None = None) -> str:
     ])
 
 
+def run_steps(steps: list[tuple[str, Callable[[], None]]], say: Callable[[str], None]) -> None:
+    """Each step under its title; one whose input is missing is skipped with a message."""
+    for title, step in steps:
+        say(f"[bold]{title}[/]")
+        try:
+            step()
+        except (ImportError, ValueError, OSError, RuntimeError) as exc:
+            say(f"{title}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+
+
 def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
              report_dir=None, skip_local: bool = False,
              say: Callable[[str], None] = print) -> Path:
@@ -94,23 +115,23 @@ def main_job(quick: bool = False, store=None, tracking_uri: str | None = None,
     steps = [("import public data", lambda: import_public_data(st, say))]
     if not skip_local:
         steps.append(("profile seed models locally", lambda: profile_locally(st, quick, say)))
-    steps.append(("operator features", lambda: trace_stored_features(st, say)))
-    for title, step in steps:
-        say(f"[bold]{title}[/]")
-        try:
-            step()
-        except (ImportError, ValueError, OSError, RuntimeError) as exc:
-            say(f"{title}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+    steps.append(("FLOPs of the models timm's MACs miss",
+                  lambda: trace_stored_features(st, say, without_flops_only=True)))
+    run_steps(steps, say)
     say("[bold]experiment[/]")
     result = run_experiment(PAPER, store=st, tracking_uri=tracking_uri, report_dir=report_dir,
                             progress=say)
     say(result.summary())
     report = Path(report_dir or DEFAULT_REPORT_DIR) / "index.html"
     say(f"report: {report.resolve()}  (open it in a browser)")
+    # last, as the longest step: the study needs none of it, and an interrupted trace resumes
+    # (the first cold-start request completes it)
+    run_steps([("operator features of every stored model (cold start)",
+                lambda: trace_stored_features(st, say))], say)
     say(f"done in {time.perf_counter() - t0:.0f} s")
     say(next_steps(tracking_uri))
     return report
 
 
-__all__ = ["QUICK_MODELS", "import_public_data", "main_job", "next_steps", "profile_locally",
+__all__ = ["QUICK_MODELS", "import_public_data", "main_job", "next_steps", "profile_locally", "run_steps",
            "trace_stored_features"]

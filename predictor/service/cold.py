@@ -22,6 +22,9 @@ from predictor.service.predict import Prediction
 COLD_CACHE = "coldstart"
 #: fewer stored models with features than this: no feature model is fitted
 MIN_TRAINING_MODELS = 30
+#: a store whose models have features for a smaller share than this gets the rest traced by
+#: the first cold-start request (an import never traced, a main job stopped while tracing)
+STORED_COVERAGE = 0.9
 #: part of the saved predictor's key: bumped when what the cold-start predictor learns from
 #: changes (2: autocast bytes, fp32 anchors without them), so a store's saved predictor is
 #: refitted by a newer effbench rather than reused
@@ -69,12 +72,12 @@ def _feature_key(name: str, keys: pd.Index) -> str | None:
     return None
 
 
-def _stored_with_features(store: Any, matrix: Any) -> tuple[pd.DataFrame, int]:
-    """(the features table, how many of the matrix's models it covers)."""
+def _stored_with_features(store: Any, matrix: Any) -> tuple[pd.DataFrame, int, int]:
+    """(the features table, how many of the matrix's models it covers, how many there are)."""
     features = store.read("features") if "features" in store.tables() else pd.DataFrame()
     have = set(features["model"].astype(str)) if len(features) else set()
-    stored = set(matrix.models["model"].astype(str)) if "model" in matrix.models else set()
-    return features, len(have & stored)
+    stored = set(matrix.models["model"].astype(str)) if "model" in matrix.models else set(map(str, matrix.models.index))
+    return features, len(have & stored), len(stored)
 
 
 def fill_cold_start(result: Prediction, store: Any, matrix: Any, folder: Path | None,
@@ -82,13 +85,14 @@ def fill_cold_start(result: Prediction, store: Any, matrix: Any, folder: Path | 
     """``result`` with its unanswered requested rows predicted from operator features where the
     store has what that needs; each row that stays empty keeps a reason.
 
-    A store whose models were never traced (fewer than ``MIN_TRAINING_MODELS`` with features,
-    e.g. right after ``effbench data import``) has them traced first when ``trace_store``:
-    every stored model at its measured sizes, once (about 5 min on two cores for the public
-    data, ``jobs`` worker processes; cached in the store's features table). Why not refuse
-    and ask for ``effbench features``: a request that can be answered is answered, and the
-    second query costs seconds. A store that has some traced models is taken as the user left
-    it (they chose what to trace)."""
+    A store whose models were not all traced (fewer than ``STORED_COVERAGE`` of them with
+    features: right after ``effbench data import``, or a main job stopped while tracing) has
+    the rest traced first when ``trace_store``: every stored model at its measured sizes, once
+    (about 5 min on two cores for the public data, ``jobs`` worker processes; cached in the
+    store's features table, models that cannot be traced recorded and not retried). Why not
+    refuse and ask for ``effbench features``: a request that can be answered is answered, and
+    the second query costs seconds; and a predictor fitted on a few traced models would be
+    fitted, saved and reused on far less than the store knows."""
     frame = result.frame.copy()
     missing = _missing(frame)
     if missing.empty:
@@ -101,17 +105,18 @@ def fill_cold_start(result: Prediction, store: Any, matrix: Any, folder: Path | 
     traced, failures = trace_models(names, input_size=sizes or None, store=store, progress=False)
     why = {str(r.model): f"{r.model}: could not be traced ({r.reason})"
            for r in failures.itertuples()} if len(failures) else {}
-    features, n_train = _stored_with_features(store, matrix)
-    if len(traced) and n_train < MIN_TRAINING_MODELS and trace_store:
+    features, n_train, n_stored = _stored_with_features(store, matrix)
+    if len(traced) and n_train < STORED_COVERAGE * n_stored and trace_store:
         import sys
 
         print(f"cold start: tracing the operator features of the stored models once ({n_train} of "
-              f"{matrix.models['model'].nunique() if 'model' in matrix.models else len(matrix.models)} "
-              "have them; cached in the store)", file=sys.stderr)
+              f"{n_stored} have them; cached in the store)", file=sys.stderr)
         stored_rows, _ = trace_stored(store, jobs=jobs, progress=sys.stderr.isatty())
-        notes.append(f"traced the operator features of {int((~stored_rows['cached'].astype(bool)).sum())} "
-                     "stored models for the cold-start predictor (once; cached in the store)")
-        features, n_train = _stored_with_features(store, matrix)
+        fresh = int((~stored_rows["cached"].astype(bool)).sum()) if len(stored_rows) else 0
+        if fresh:
+            notes.append(f"traced the operator features of {fresh} stored models for the cold-start "
+                         "predictor (once; cached in the store)")
+        features, n_train, n_stored = _stored_with_features(store, matrix)
     have = set(features["model"].astype(str)) if len(features) else set()
     given = result.known if result.known is not None else pd.Series(dtype=float)
     names_of = (matrix.models["model"].astype(str) if "model" in matrix.models
@@ -154,4 +159,4 @@ def fill_cold_start(result: Prediction, store: Any, matrix: Any, folder: Path | 
                       known=result.known)
 
 
-__all__ = ["COLD_CACHE", "MIN_TRAINING_MODELS", "fill_cold_start"]
+__all__ = ["COLD_CACHE", "MIN_TRAINING_MODELS", "STORED_COVERAGE", "fill_cold_start"]
