@@ -57,12 +57,16 @@ ONNX_FLOAT: frozenset[str] = frozenset({"LayerNormalization", "GroupNormalizatio
 
 
 def _itemsize(policy: str, float_operands: Iterable[int], fallback: int) -> int:
+    """Bytes per element of the outputs: ``half`` 2, ``float`` 4, ``keep`` the first
+    operand's, ``promote`` the widest operand's (``fallback`` without float operands)."""
     if policy == "half":
         return 2
     if policy == "float":
         return 4
     sizes = list(float_operands)
-    return max(sizes) if sizes else fallback
+    if not sizes:
+        return fallback
+    return sizes[0] if policy == "keep" else max(sizes)
 
 
 def amp_itemsize(op_base: str, float_operands: Iterable[int], fallback: int = 4,
@@ -71,17 +75,13 @@ def amp_itemsize(op_base: str, float_operands: Iterable[int], fallback: int = 4,
     simulated sizes of its floating-point operands (non-scalar; views and BatchNorm, which
     keeps its input's type with fp32 statistics, pass ``keeps_input_dtype`` and the input's
     size first)."""
-    if keeps_input_dtype:
-        sizes = list(float_operands)
-        return sizes[0] if sizes else fallback
-    policy = "half" if op_base in HALF else "float" if op_base in FLOAT else "promote"
+    policy = ("keep" if keeps_input_dtype else "half" if op_base in HALF else "float" if op_base in FLOAT
+              else "promote")
     return _itemsize(policy, float_operands, fallback)
 
 
 def onnx_amp_itemsize(op_type: str, float_operands: Iterable[int], fallback: int = 4) -> int:
     """:func:`amp_itemsize` for an ONNX node (BatchNormalization keeps its input's type)."""
-    if op_type == "BatchNormalization":
-        sizes = list(float_operands)
-        return sizes[0] if sizes else fallback
-    policy = "half" if op_type in ONNX_HALF else "float" if op_type in ONNX_FLOAT else "promote"
+    policy = ("keep" if op_type == "BatchNormalization" else "half" if op_type in ONNX_HALF
+              else "float" if op_type in ONNX_FLOAT else "promote")
     return _itemsize(policy, float_operands, fallback)

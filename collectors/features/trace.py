@@ -480,14 +480,12 @@ def stored_sizes(store: Any) -> dict[str, list[int]]:
     rows = _stored(store, "measurements")
     if rows.empty or "model" not in rows:
         return {}
-    rows = rows[~rows["model"].astype(str).str.startswith("test_")]
-    size = pd.to_numeric(rows["input_size"], errors="coerce") if "input_size" in rows else None
-    out: dict[str, list[int]] = {}
-    for model, group in (rows.assign(_size=size).groupby(rows["model"].astype(str), sort=True)
-                         if size is not None else rows.groupby(rows["model"].astype(str), sort=True)):
-        sizes = sorted({int(v) for v in group["_size"].dropna()}) if size is not None else []
-        out[str(model)] = sizes
-    return out
+    model = rows["model"].astype(str)
+    rows = rows[~model.str.startswith("test_")]
+    size = pd.to_numeric(rows["input_size"] if "input_size" in rows else pd.Series(float("nan"), index=rows.index),
+                         errors="coerce")
+    return {str(m): sorted({int(v) for v in s.dropna()})
+            for m, s in size.groupby(rows["model"].astype(str), sort=True)}
 
 
 def trace_stored(store: Any, jobs: int = 2, progress: bool = True, retry_failures: bool = False,

@@ -17,7 +17,7 @@ from collectors.features.categories import CATEGORIES, CONSTANT
 from collectors.features.gemm import GEMM_COLUMNS
 from collectors.features.roofline import ROOFLINE_COLUMNS
 
-__all__ = ["AMP_FEATURES", "BASELINE_NAMES", "FEATURE_SETS", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES",
+__all__ = ["AMP_FEATURES", "BASELINE_NAMES", "FEATURE_SETS", "per_image_traffic", "GEMM_FEATURES", "OPTIONAL_FEATURES", "READS_FEATURES",
            "ROOFLINE_FEATURES", "design", "feature_column", "feature_names", "join_features", "row_keys"]
 
 #: timm's reported metadata (the ``timm_macs`` table) as the baseline feature set.
@@ -70,6 +70,16 @@ def feature_column(rows: pd.DataFrame, name: str) -> pd.Series:
     if name not in rows:
         return pd.Series(np.nan, index=rows.index)
     return pd.to_numeric(rows[name], errors="coerce").astype(float)
+
+
+def per_image_traffic(rows: pd.DataFrame, autocast: bool = False) -> pd.Series:
+    """Activation bytes read and written by the operators that read the image, in the traced
+    fp32 or as CUDA autocast moves them (``collectors.features.amp``); rows traced before reads
+    were recorded count their writes only."""
+    if autocast:
+        return feature_column(rows, "amp_reads") + feature_column(rows, "amp_activation_bytes")
+    reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES if c != CONSTANT)
+    return reads + feature_column(rows, "activation_bytes")
 
 
 def feature_names(feature_set: str = "operators") -> list[str]:
@@ -143,12 +153,10 @@ def design(rows: pd.DataFrame, feature_set: str = "operators") -> pd.DataFrame:
     for c in ROOFLINE_COLUMNS:
         out[f"log_{c}"] = np.log1p(feature_column(rows, c).clip(lower=0))
         out[f"ratio_{c}_per_flop"] = out[f"log_{c}"] - out["log_flops"]
-    amp = {c: feature_column(rows, c) for c in AMP_COLUMNS}
-    out["log_amp_activation_bytes"] = np.log1p(amp["amp_activation_bytes"].clip(lower=0))
-    out["log_amp_reads"] = np.log1p(amp["amp_reads"].clip(lower=0))
-    image_reads = sum(r.fillna(0.0) for c, r in reads.items() if c != CONSTANT)  # as amp_reads counts
-    fp32_traffic = (image_reads + pd.to_numeric(rows["activation_bytes"], errors="coerce").astype(float)).clip(lower=1)
-    out["ratio_amp_traffic"] = np.log((amp["amp_reads"] + amp["amp_activation_bytes"]).clip(lower=1) / fp32_traffic)
+    for c in AMP_COLUMNS:
+        out[f"log_{c}"] = np.log1p(feature_column(rows, c).clip(lower=0))
+    out["ratio_amp_traffic"] = np.log(per_image_traffic(rows, autocast=True).clip(lower=1)
+                                      / per_image_traffic(rows).clip(lower=1))
     return pd.DataFrame(out, index=rows.index)[feature_names("operators")]
 
 

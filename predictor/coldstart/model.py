@@ -54,10 +54,10 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from collectors.features.amp import AMP_COLUMNS
-from collectors.features.categories import CATEGORIES, CONSTANT
+from collectors.features.categories import CATEGORIES
 from collectors.features.roofline import ROOFLINE_COLUMNS
 from predictor.coldstart.design import (AMP_FEATURES, OPTIONAL_FEATURES, design, feature_column, join_features,
-                                        row_keys)
+                                        per_image_traffic, row_keys)
 
 __all__ = ["CALIBRATION_GROUPS", "ColdStartPredictor", "LEARNERS", "conformal_quantile", "runs_mixed_precision"]
 
@@ -163,11 +163,8 @@ class _Roofline:
             cols = [flops, sum(feature_column(rows, f"bytes_{c}") for c in CATEGORIES), calls]
         else:  # rows without reads count their writes only; without the roofline sums, FLOPs
             column = column or self.column
-            if column.startswith("roof_amp_"):  # the sums on autocast traffic go with that traffic
-                traffic = feature_column(rows, "amp_reads") + feature_column(rows, "amp_activation_bytes")
-            else:
-                reads = sum(feature_column(rows, f"reads_{c}").fillna(0.0) for c in CATEGORIES if c != CONSTANT)
-                traffic = reads + feature_column(rows, "activation_bytes")
+            # the sums on autocast traffic go with that traffic
+            traffic = per_image_traffic(rows, autocast=column.startswith("roof_amp_"))
             compute = feature_column(rows, column).fillna(flops)
             cols = [compute, traffic, feature_column(rows, "weight_bytes"), calls]
         return np.log(np.clip(np.column_stack([np.asarray(c, dtype=float) for c in cols]), 1.0, None))
